@@ -1,0 +1,45 @@
+# Set-up and checks. `make demo` runs the flagship scenario end to end; `make test` runs lint and tests.
+# Both create .venv with Python >= 3.12 on first use.
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# The first interpreter that is 3.12 or newer; pyenv selects 3.12 through .python-version.
+PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 python3 python; do \
+	  command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
+	  && { echo $$p; break; }; done)
+
+.PHONY: demo test lint format bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "error: forecast needs Python 3.12 or newer (PyMC 6 requires it); none found on PATH." >&2; \
+	  echo "       Install one (for example 'pyenv install 3.12') or run 'make PYTHON=/path/to/python3.12 ...'." >&2; \
+	  exit 1; fi
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/forecast run scenarios/singapore-summit-2018.yaml --out reports
+
+lint: $(STAMP)
+	$(BIN)/ruff check forecast tests benchmarks
+	$(BIN)/ruff format --check forecast tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix forecast tests benchmarks
+	$(BIN)/ruff format forecast tests benchmarks
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_vs_bare.py
+
+clean:
+	rm -rf $(VENV) reports/*/ reports/index.html .pytest_cache .hypothesis

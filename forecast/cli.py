@@ -1,0 +1,317 @@
+"""The `forecast` command line: parse options, call the library, turn its errors into messages.
+
+Exit status: 0 success, 1 an invalid scenario file, 2 bad command-line usage, 3 a run that failed,
+4 a run whose convergence diagnostics failed under --strict, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from forecast import __version__
+from forecast.errors import ForecastError, ScenarioError
+
+FORMATS = ("json", "html", "pdf")
+EXIT_STRICT = 4
+
+
+class _Command(click.Command):
+    """Turns the library's errors into one line each on stderr, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ScenarioError as error:
+            for problem in error.problems:
+                click.echo(str(problem), err=True)
+            count = len(error.problems)
+            click.echo(f"{count} problem{'s' if count != 1 else ''} found.", err=True)
+            ctx.exit(error.exit_status)
+        except ForecastError as error:
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(error.exit_status)
+        except KeyboardInterrupt:
+            click.echo("interrupted; no output was changed.", err=True)
+            ctx.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as error:  # a bug, not the user's doing: say so in one line
+            if os.environ.get("FORECAST_DEBUG"):
+                raise
+            click.echo(
+                f"internal error: {type(error).__name__}: {error} "
+                "(set FORECAST_DEBUG=1 to see where; please report it with the scenario file)",
+                err=True,
+            )
+            ctx.exit(3)
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="forecast")
+def cli():
+    """Bayesian scenario forecasting: from a YAML scenario file to probabilities and a report.
+
+    \b
+    Example:
+      forecast new my-question          # write a commented template
+      forecast validate my-question.yaml
+      forecast run my-question.yaml     # sample, then write reports/my-question/
+    """
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def validate(files):
+    """Check scenario files and report every problem, one line each as FILE:LINE:COL.
+
+    \b
+    Example:
+      forecast validate scenarios/*.yaml
+    """
+    from forecast.spec import load_scenario
+
+    problems = []
+    for file in files:
+        try:
+            scenario = load_scenario(file)
+        except ScenarioError as error:
+            problems.extend(error.problems)
+            continue
+        click.echo(
+            f"{file}: ok ({len(scenario.outcomes)} outcomes, {len(scenario.evidence)} evidence, "
+            f"{len(scenario.reference_classes)} reference classes, "
+            f"{len(scenario.scenarios)} scenarios)"
+        )
+    if problems:
+        raise ScenarioError(problems)
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--dir",
+    "directory",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write NAME.yaml into.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def new(name, directory, force):
+    """Write a commented template scenario NAME.yaml that validates as it is.
+
+    \b
+    Example:
+      forecast new iran-deal-2026 --dir scenarios
+    """
+    from importlib.resources import files
+
+    stem = name.removesuffix(".yaml")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", stem):
+        raise click.BadParameter(
+            "use lower-case letters, digits, - and _, such as 'iran-deal-2026'",
+            param_hint="NAME",
+        )
+    folder = Path(directory)
+    target = folder / f"{stem}.yaml"
+    if target.exists() and not force:
+        raise click.ClickException(f"{target} exists; choose another name or pass --force")
+    schema = _schema_reference(folder)
+    title = re.sub(r"[-_]+", " ", stem).strip().capitalize()
+    template = files("forecast").joinpath("templates/new_scenario.yaml").read_text("utf-8")
+    text = template.replace("{title}", title).replace("{schema}", schema)
+    folder.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {target}")
+    if schema == "scenario.schema.json" and not (folder / schema).exists():
+        click.echo(
+            f"for checks as you type: forecast schema > {folder / schema}",
+            err=True,
+        )
+
+
+def _schema_reference(folder: Path) -> str:
+    """The path from `folder` to the project's committed schema, if one is above it."""
+    import os
+
+    here = folder.resolve()
+    for candidate in (here, *here.parents):
+        schema = candidate / "docs" / "scenario.schema.json"
+        if schema.is_file():
+            return Path(os.path.relpath(schema, here)).as_posix()
+    return "scenario.schema.json"
+
+
+@cli.command()
+def schema():
+    """Print the JSON Schema of the scenario format, for editor support.
+
+    Scenario files that start with a `# yaml-language-server: $schema=PATH` line are then
+    checked and completed as they are typed (VS Code's YAML extension, Neovim, Helix).
+
+    \b
+    Example:
+      forecast schema > docs/scenario.schema.json
+    """
+    from forecast.spec.schema import scenario_schema
+
+    click.echo(json.dumps(scenario_schema(), indent=2, ensure_ascii=False))
+
+
+def _formats(ctx, param, value: str) -> set[str]:
+    chosen = {part.strip() for part in value.split(",") if part.strip()}
+    unknown = chosen - set(FORMATS)
+    if unknown or not chosen:
+        raise click.BadParameter(
+            f"choose from {', '.join(FORMATS)} separated by commas, got {value!r}"
+        )
+    return chosen
+
+
+@cli.command(context_settings={"show_default": True})
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--out",
+    "out_dir",
+    default="reports",
+    type=click.Path(file_okay=False),
+    help="Folder for the results; each scenario gets OUT/<file stem>/.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Random seed; overrides the file's seed.  [default: the file's, else 0]",
+)
+@click.option(
+    "--draws",
+    type=click.IntRange(min=100),
+    default=None,
+    help="Posterior draws per chain.  [default: the file's, else 1000]",
+)
+@click.option(
+    "--tune",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Tuning steps per chain.  [default: the file's, else 1000]",
+)
+@click.option(
+    "--chains",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Chains.  [default: the file's, else 4]",
+)
+@click.option(
+    "--format",
+    "formats",
+    default="json,html,pdf",
+    callback=_formats,
+    help="Outputs to write, separated by commas.",
+)
+@click.option(
+    "--paper", type=click.Choice(["a4", "letter"]), default="a4", help="Page size of report.pdf."
+)
+@click.option("--quiet", is_flag=True, help="No progress bar and no messages but errors.")
+@click.option(
+    "--strict", is_flag=True, help="Exit with status 4 when the convergence diagnostics fail."
+)
+def run(files, out_dir, seed, draws, tune, chains, formats, paper, quiet, strict):
+    """Sample each scenario's posterior and write its summary, draws and reports.
+
+    Writes OUT/<stem>/summary.json, posterior.nc, scenario.yaml, report.html and report.pdf,
+    and OUT/index.html. A failed or interrupted run leaves the previous results as they were.
+
+    \b
+    Example:
+      forecast run scenarios/singapore-summit-2018.yaml --seed 7 --format json,html
+    """
+    from forecast.spec import load_scenario
+
+    problems, scenarios = [], []
+    for file in files:
+        try:
+            scenarios.append(load_scenario(file))
+        except ScenarioError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise ScenarioError(problems)
+
+    from forecast.pipeline import RunOptions, run_scenario
+
+    options = RunOptions(
+        seed=seed,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        formats=frozenset(formats),
+        paper=paper,
+        progress=not quiet and sys.stderr.isatty(),
+        command=_command_line(),
+    )
+    failed_diagnostics = False
+    for scenario in scenarios:
+        result = run_scenario(scenario, Path(out_dir), options)
+        if not result.diagnostics_ok:
+            failed_diagnostics = True
+        for warning in result.warnings:
+            click.secho(f"warning: {scenario.source_file}: {warning}", fg="yellow", err=True)
+        if not quiet:
+            for path in result.written:
+                click.echo(str(path))
+    if "html" in formats and not quiet:
+        click.echo(str(Path(out_dir) / "index.html"))
+    if strict and failed_diagnostics:
+        click.echo("error: convergence diagnostics failed (--strict)", err=True)
+        sys.exit(EXIT_STRICT)
+
+
+@cli.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option(
+    "--format",
+    "formats",
+    default="html,pdf",
+    callback=_formats,
+    help="Reports to write: html, pdf or both.",
+    show_default=True,
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"]),
+    default="a4",
+    show_default=True,
+    help="Page size of report.pdf.",
+)
+def report(run_dirs, formats, paper):
+    """Redraw report.html and report.pdf from a run folder's saved results, without sampling.
+
+    \b
+    Example:
+      forecast report reports/singapore-summit-2018 --paper letter
+    """
+    from forecast.pipeline import redraw_reports
+
+    for run_dir in run_dirs:
+        for path in redraw_reports(Path(run_dir), formats=set(formats) - {"json"}, paper=paper):
+            click.echo(str(path))
+
+
+def _command_line() -> str:
+    import shlex
+
+    words = [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else ["forecast"]
+    return shlex.join(words)
+
+
+def main() -> None:
+    cli(prog_name="forecast")

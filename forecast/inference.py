@@ -1,0 +1,186 @@
+"""Sampling the prior and the posterior, and judging whether the sampler can be trusted."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+import xarray as xr
+from arviz_stats.base import array_stats
+
+from forecast.model import build_model
+from forecast.spec import Scenario
+
+RHAT_LIMIT = 1.01
+ESS_LIMIT = 400
+# Forward sampling of the prior is cheap; this many draws puts the prior's Monte Carlo error
+# below 0.005 for any probability (sd <= 0.5, 0.5 / sqrt(10_000) = 0.005).
+PRIOR_DRAWS = 10_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    draws: int
+    tune: int
+    chains: int
+    seed: int
+
+
+@dataclass
+class Sampled:
+    """Prior and posterior draws in one DataTree, with how long sampling took."""
+
+    tree: xr.DataTree
+    seconds: float
+    target_accept: float
+
+
+def target_accept(scenario: Scenario) -> float:
+    # A partially pooled reference class keeps some curvature even after reparametrisation
+    # (see model._pooled_rate); a smaller step removes the divergences it would otherwise cause.
+    if any(r.pooling == "partial" for r in scenario.reference_classes):
+        return 0.95
+    return 0.85
+
+
+def sample(
+    scenario: Scenario,
+    settings: Settings,
+    *,
+    progress: bool = False,
+    leave_out: frozenset[int] = frozenset(),
+    with_prior: bool = True,
+) -> Sampled:
+    """Sample the posterior with PyMC's NUTS and, with `with_prior`, the prior by forward draws.
+
+    PyMC's own NUTS is used rather than nutpie: on these small models its compiled C is cached
+    between runs, while nutpie compiles through numba on every run (see benchmarks/).
+    """
+    start = time.perf_counter()
+    accept = target_accept(scenario)
+    with _quiet_pymc():
+        tree = pm.sample(
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=1,
+            random_seed=settings.seed,
+            progressbar=progress,
+            nuts_sampler="pymc",
+            target_accept=accept,
+            compute_convergence_checks=False,
+            model=build_model(scenario, leave_out=leave_out),
+        )
+        if with_prior:
+            prior = pm.sample_prior_predictive(
+                draws=PRIOR_DRAWS,
+                model=build_model(scenario, prior=True),
+                random_seed=settings.seed + 1,
+            )
+    groups = {"posterior": tree["posterior"], "sample_stats": tree["sample_stats"]}
+    if with_prior:
+        groups["prior"] = prior["prior"]
+    result = xr.DataTree.from_dict({name: node.to_dataset() for name, node in groups.items()})
+    result.attrs.update(tree.attrs)
+    return Sampled(result, time.perf_counter() - start, accept)
+
+
+class _quiet_pymc:
+    """PyMC logs its progress and warns about divergences itself; this tool reports its own
+    diagnostics, once, in the analyst's terms."""
+
+    def __enter__(self):
+        self.logger = logging.getLogger("pymc")
+        self.level = self.logger.level
+        self.logger.setLevel(logging.ERROR)
+        self.warnings = warnings.catch_warnings()
+        self.warnings.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+
+    def __exit__(self, *exc):
+        self.warnings.__exit__(*exc)
+        self.logger.setLevel(self.level)
+        return False
+
+
+def parameter_elements(dataset: xr.Dataset):
+    """(display name, array of shape (chain, draw)) for every scalar element of every parameter."""
+    for name, variable in dataset.data_vars.items():
+        extra = [d for d in variable.dims if d not in ("chain", "draw")]
+        values = variable.transpose("chain", "draw", *extra).values
+        if not extra:
+            yield name, values
+            continue
+        labels = [variable[d].values.tolist() for d in extra]
+        for index in np.ndindex(*values.shape[2:]):
+            label = ", ".join(str(labels[i][j]) for i, j in enumerate(index))
+            yield f"{name}[{label}]", values[(slice(None), slice(None), *index)]
+
+
+def diagnose(tree: xr.DataTree) -> dict:
+    """R-hat, bulk and tail ESS per parameter, divergences, and warnings an analyst can act on."""
+    posterior = tree["posterior"].to_dataset()
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    parameters = []
+    for name, values in parameter_elements(posterior):
+        if name.endswith("_offset"):
+            continue  # a sampling coordinate (model._pooled_rate), not a quantity of interest
+        parameters.append(
+            {
+                "name": name,
+                "rhat": _finite(array_stats.rhat(values)),
+                "ess_bulk": _finite(array_stats.ess(values, method="bulk")),
+                "ess_tail": _finite(array_stats.ess(values, method="tail", prob=(0.05, 0.95))),
+            }
+        )
+    divergences = int(tree["sample_stats"]["diverging"].sum())
+    warnings_found = []
+    if chains < 2:
+        warnings_found.append("R-hat needs at least two chains to compare; run with --chains 4")
+    for parameter in parameters:
+        if parameter["rhat"] is not None and not parameter["rhat"] <= RHAT_LIMIT:
+            warnings_found.append(
+                f"R-hat is {parameter['rhat']:.3f} for {parameter['name']} (above {RHAT_LIMIT}): "
+                "the chains disagree; run longer (--draws 4000 --tune 2000) or check that the "
+                "prior and the evidence are compatible"
+            )
+        low = min(parameter["ess_bulk"] or 0.0, parameter["ess_tail"] or 0.0)
+        if not low >= ESS_LIMIT:
+            warnings_found.append(
+                f"effective sample size is {low:.0f} for {parameter['name']} (below "
+                f"{ESS_LIMIT}): intervals are imprecise; run more draws (--draws 4000)"
+            )
+    if divergences:
+        warnings_found.append(
+            f"{divergences} transitions diverged: the sampler could not follow the posterior "
+            "everywhere and the results may be biased; try --tune 3000, or loosen a prior that "
+            "conflicts sharply with the evidence"
+        )
+    return {
+        "chains": int(chains),
+        "draws": int(draws),
+        "max_rhat": _extreme(max, [p["rhat"] for p in parameters]),
+        "min_ess_bulk": _extreme(min, [p["ess_bulk"] for p in parameters]),
+        "min_ess_tail": _extreme(min, [p["ess_tail"] for p in parameters]),
+        "divergences": divergences,
+        "ok": not warnings_found,
+        "warnings": warnings_found,
+        "parameters": parameters,
+    }
+
+
+def _finite(value) -> float | None:
+    """A diagnostic as a number, or None where it cannot be computed (one chain, constant draws)."""
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _extreme(pick, values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return pick(known) if known else None

@@ -1,0 +1,272 @@
+"""One run: scenario -> draws -> summary -> files. Only this module decides what is written where.
+
+A run's folder is built complete in a temporary folder beside it and swapped in at the end, so an
+interrupted or failed run leaves the previous run's files as they were.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from forecast import __version__
+from forecast.errors import RunError
+from forecast.spec import Scenario
+
+DEFAULT_DRAWS = 1000
+DEFAULT_TUNE = 1000
+DEFAULT_CHAINS = 4
+DEFAULT_SEED = 0
+# Above this Pareto k-hat, importance weights cannot stand in for the posterior without an
+# evidence item, and the model is sampled again without it.
+PSIS_LIMIT = 0.7
+REFIT_DRAWS = 1000
+REFIT_CHAINS = 2
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    seed: int | None = None
+    draws: int | None = None
+    tune: int | None = None
+    chains: int | None = None
+    formats: frozenset[str] = frozenset({"json", "html", "pdf"})
+    paper: str = "a4"
+    progress: bool = False
+    command: str = "forecast run"
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    written: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    diagnostics_ok: bool = True
+
+
+def settings_for(scenario: Scenario, options: RunOptions):
+    from forecast.inference import Settings
+
+    def pick(cli, file, default):
+        return cli if cli is not None else file if file is not None else default
+
+    return Settings(
+        draws=pick(options.draws, scenario.sampling.draws, DEFAULT_DRAWS),
+        tune=pick(options.tune, scenario.sampling.tune, DEFAULT_TUNE),
+        chains=pick(options.chains, scenario.sampling.chains, DEFAULT_CHAINS),
+        seed=pick(options.seed, scenario.seed, DEFAULT_SEED),
+    )
+
+
+def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, object]:
+    """Sample and summarise; returns (summary dict, DataTree of draws)."""
+    from forecast import inference, summarize
+    from forecast.worlds import Draws
+
+    settings = settings_for(scenario, options)
+    sampled = inference.sample(scenario, settings, progress=options.progress)
+    tree = sampled.tree
+    posterior_dataset = tree["posterior"].to_dataset()
+    posterior = Draws(scenario, posterior_dataset)
+    prior = Draws(scenario, tree["prior"].to_dataset())
+    # One generator, seeded from the run's seed, for every random step after sampling, in a
+    # fixed order: the same file and seed give the same numbers to the last digit.
+    rng = np.random.default_rng(settings.seed)
+    diagnostics = inference.diagnose(tree)
+    summary = {
+        "format": 1,
+        "scenario": Path(scenario.source_file).stem,
+        "title": scenario.title,
+        "question": scenario.question,
+        "as_of": scenario.as_of.isoformat() if scenario.as_of else None,
+        "horizon": scenario.horizon.isoformat() if scenario.horizon else None,
+        "source_file": scenario.source_file,
+        "input_sha256": scenario.sha256,
+        "seed": settings.seed,
+        "command": options.command,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "versions": versions(),
+        "sampler": {
+            "name": "PyMC NUTS",
+            "chains": settings.chains,
+            "draws": settings.draws,
+            "tune": settings.tune,
+            "target_accept": sampled.target_accept,
+            "prior_draws": inference.PRIOR_DRAWS,
+            "seconds": round(sampled.seconds, 2),
+        },
+        "outcomes": summarize.summarize_outcomes(scenario, posterior, prior),
+        "scenarios": summarize.summarize_scenarios(scenario, posterior, prior, rng),
+        "evidence": _evidence(scenario, posterior, settings, rng),
+        "reference_classes": summarize.summarize_reference_classes(
+            scenario, posterior_dataset, posterior, rng
+        ),
+        "worlds": summarize.summarize_worlds(posterior, prior, rng),
+        "diagnostics": diagnostics,
+    }
+    return summary, tree
+
+
+def _evidence(scenario, posterior, settings, rng) -> list[dict]:
+    """Each evidence item with the posterior of what it bears on, with and without it."""
+    from dataclasses import replace
+
+    from forecast import inference, summarize
+    from forecast.worlds import Draws
+
+    result = []
+    for index, item in enumerate(scenario.evidence):
+        with_item = summarize.describe_target(
+            scenario, index, summarize.target_draws(scenario, index, posterior)
+        )
+        without, khat = summarize.without_by_reweighting(scenario, index, posterior, rng)
+        method = f"importance reweighting of the posterior draws (PSIS, k-hat {khat:.2f})"
+        if not khat <= PSIS_LIMIT:
+            refit = inference.sample(
+                scenario,
+                replace(settings, draws=REFIT_DRAWS, chains=REFIT_CHAINS),
+                leave_out=frozenset({index}),
+                with_prior=False,
+            )
+            refit_draws = Draws(scenario, refit.tree["posterior"].to_dataset())
+            without = summarize.describe_target(
+                scenario, index, summarize.target_draws(scenario, index, refit_draws)
+            )
+            method = (
+                f"sampled again without this item ({REFIT_CHAINS} chains of {REFIT_DRAWS} "
+                f"draws): importance weights were unstable (PSIS k-hat {khat:.2f})"
+            )
+        data = (
+            {"successes": item.successes, "trials": item.trials}
+            if item.counts is None
+            else {
+                "counts": dict(
+                    zip(scenario.outcome(item.outcome).categories, item.counts, strict=True)
+                )
+            }
+        )
+        result.append(
+            {
+                "outcome": item.outcome,
+                "when": item.when,
+                "source": item.source,
+                "weight": item.weight,
+                "data": data,
+                "with": with_item,
+                "without": without,
+                "method": method,
+            }
+        )
+    return result
+
+
+def versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    result = {"forecast": __version__, "python": platform.python_version()}
+    for package, key in (
+        ("pymc", "pymc"),
+        ("pytensor", "pytensor"),
+        ("arviz-base", "arviz"),
+        ("arviz-stats", "arviz_stats"),
+        ("numpy", "numpy"),
+        ("scipy", "scipy"),
+    ):
+        try:
+            result[key] = version(package)
+        except PackageNotFoundError:
+            result[key] = None
+    return result
+
+
+def run_scenario(scenario: Scenario, out_dir: Path, options: RunOptions) -> RunResult:
+    """Sample a scenario and write its folder OUT/<stem>/ atomically; returns what was written."""
+    summary, tree = compute_summary(scenario, options)
+    stem = Path(scenario.source_file).stem
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / stem
+    with _staging(out_dir, stem) as staging:
+        _write_json(staging / "summary.json", summary)
+        tree.to_netcdf(staging / "posterior.nc", engine="h5netcdf")
+        (staging / "scenario.yaml").write_text(scenario.text, encoding="utf-8")
+        report_formats = set(options.formats) & {"html", "pdf"}
+        if report_formats:
+            from forecast.report import write_reports
+
+            write_reports(staging, formats=report_formats, paper=options.paper)
+        _swap_in(staging, final)
+    written = [final / "summary.json", final / "posterior.nc"]
+    written += [final / f"report.{f}" for f in ("html", "pdf") if f in options.formats]
+    if "html" in options.formats:
+        from forecast.report import write_index
+
+        write_index(out_dir)
+    diagnostics = summary["diagnostics"]
+    return RunResult(final, written, diagnostics["warnings"], diagnostics["ok"])
+
+
+def redraw_reports(run_dir: Path, *, formats: set[str], paper: str) -> list[Path]:
+    """Write the reports of a finished run again from its saved files, without sampling."""
+    needed = ["summary.json", "posterior.nc", "scenario.yaml"]
+    missing = [name for name in needed if not (run_dir / name).is_file()]
+    if missing:
+        raise RunError(
+            f"{run_dir} is not a run folder (missing {', '.join(missing)}); "
+            "make one with `forecast run FILE`"
+        )
+    from forecast.report import write_index, write_reports
+
+    with _staging(run_dir.parent, run_dir.name) as staging:
+        for name in needed:
+            shutil.copy2(run_dir / name, staging / name)
+        write_reports(staging, formats=formats, paper=paper)
+        written = []
+        for fmt in sorted(formats):
+            target = run_dir / f"report.{fmt}"
+            os.replace(staging / f"report.{fmt}", target)
+            written.append(target)
+    if "html" in formats:
+        write_index(run_dir.parent)
+    return written
+
+
+class _staging:
+    """A temporary folder beside the final one, removed if anything fails."""
+
+    def __init__(self, out_dir: Path, stem: str):
+        self.out_dir, self.stem = out_dir, stem
+
+    def __enter__(self) -> Path:
+        self.path = Path(tempfile.mkdtemp(prefix=f".{self.stem}.", dir=self.out_dir))
+        return self.path
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.path, ignore_errors=True)
+        return False
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    """Replace `final` by the complete `staging` folder with two renames."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
+    os.replace(staging, final)
+    staging.mkdir()  # so that the staging context has something to remove
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, ensure_ascii=False, allow_nan=False)
+        handle.write("\n")

@@ -1,0 +1,52 @@
+"""The scenario file format: YAML in, validated immutable objects out. Imports no PyMC."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from forecast.errors import Problem, ScenarioError
+from forecast.spec.scenario import (
+    Case,
+    Evidence,
+    NamedScenario,
+    Outcome,
+    ReferenceClass,
+    Row,
+    Sampling,
+    Scenario,
+)
+from forecast.spec.yamlfile import MAX_BYTES, parse_document
+
+__all__ = [
+    "Case",
+    "Evidence",
+    "NamedScenario",
+    "Outcome",
+    "ReferenceClass",
+    "Row",
+    "Sampling",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "parse_scenario",
+]
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; raises ScenarioError listing every problem."""
+    name = str(path)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ScenarioError([Problem(name, 1, 1, (), f"cannot read the file: {reason}")]) from None
+    return parse_scenario(raw, name)
+
+
+def parse_scenario(raw: bytes, name: str = "<scenario>") -> Scenario:
+    """Validate scenario YAML given as bytes; raises ScenarioError listing every problem."""
+    from forecast.spec.validate import validate
+
+    document = parse_document(raw, name)
+    return validate(document, raw, raw.decode("utf-8-sig"))

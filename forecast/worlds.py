@@ -1,0 +1,141 @@
+"""Monte Carlo worlds: from parameter draws to the probability of named scenarios and worlds.
+
+A world is one combination of every outcome's value. Given one draw of the parameters, the
+probability of a scenario is the total probability of the worlds where it holds. Where the
+outcomes a scenario involves (with their ancestors) have few enough combinations, that sum is
+computed exactly for every draw, so the spread across draws is uncertainty about the parameters
+alone. Otherwise worlds are simulated, WORLDS_PER_DRAW per draw, and the simulation noise is part
+of the Monte Carlo standard error reported beside the probability.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from forecast import probability
+from forecast.spec import Outcome, Scenario
+from forecast.spec.expressions import Expression, evaluate
+
+EXACT_LIMIT = 4096
+WORLDS_PER_DRAW = 256
+TOP_WORLDS = 10
+
+
+class Draws:
+    """Each outcome's row probabilities as arrays shaped (chain, draw, row[, category])."""
+
+    def __init__(self, scenario: Scenario, dataset: xr.Dataset):
+        self.scenario = scenario
+        self.rows: dict[str, np.ndarray] = {}
+        for outcome in scenario.outcomes:
+            variable = dataset[outcome.name]
+            extra = [d for d in variable.dims if d not in ("chain", "draw")]
+            values = variable.transpose("chain", "draw", *extra).values
+            if not outcome.parents:
+                values = values[:, :, np.newaxis]  # one row, to index every outcome alike
+            self.rows[outcome.name] = values
+        first = next(iter(self.rows.values()))
+        self.shape = first.shape[:2]
+
+    def row_probability(self, outcome: Outcome, row: int, value: int) -> np.ndarray:
+        chosen = self.rows[outcome.name][:, :, row]
+        if outcome.is_binary:
+            return chosen if value else 1 - chosen
+        return chosen[..., value]
+
+    def marginal(self, outcome: Outcome) -> dict[int, np.ndarray]:
+        """P(outcome takes each value) per draw, averaged over its parents."""
+        table = probability.joint(self.scenario, [outcome.name], self.row_probability)
+        return {value: table[(value,)] for value in range(outcome.cardinality)}
+
+
+def scenario_probability(
+    draws: Draws, expression: Expression, rng: np.random.Generator
+) -> tuple[np.ndarray, str]:
+    """P(expression) per draw, shaped (chain, draw), and the method: exact or simulated."""
+    from forecast.spec.expressions import outcomes_in
+
+    scenario = draws.scenario
+    names = sorted(outcomes_in(expression))
+    involved = probability.closure(scenario, names)
+    if probability.combination_count(involved) <= EXACT_LIMIT:
+        table = probability.joint(scenario, names, draws.row_probability)
+        combos = np.array(list(table.keys()))
+        holds = evaluate(
+            expression,
+            {name: combos[:, i] for i, name in enumerate(names)},
+            scenario.categories,
+        )
+        total = np.zeros(draws.shape)
+        for combo, keep in zip(table, holds, strict=True):
+            if keep:
+                total = total + table[combo]
+        return total, "exact"
+    worlds = simulate(draws, involved, rng)
+    holds = evaluate(expression, worlds, scenario.categories)
+    return holds.mean(axis=-1), "simulated"
+
+
+def simulate(draws: Draws, outcomes: list[Outcome], rng: np.random.Generator) -> dict:
+    """WORLDS_PER_DRAW worlds per draw, each outcome drawn given its parents' drawn values."""
+    shape = (*draws.shape, WORLDS_PER_DRAW)
+    values: dict[str, np.ndarray] = {}
+    for outcome in outcomes:
+        position = np.zeros(shape, dtype=int)
+        for parent, cardinality in zip(outcome.parents, outcome.parent_cardinalities, strict=True):
+            position = position * cardinality + values[parent]
+        rows = np.asarray(outcome.row_of_combination)[position]
+        table = draws.rows[outcome.name]  # (chain, draw, row[, category])
+        uniform = rng.random(shape)
+        if outcome.is_binary:
+            values[outcome.name] = (uniform < np.take_along_axis(table, rows, axis=2)).astype(int)
+        else:
+            cumulative = np.cumsum(_category_rows(table, rows), axis=-1)
+            drawn = (uniform[..., np.newaxis] >= cumulative).sum(axis=-1)
+            # Rounding can leave the last cumulative sum a hair below 1.
+            values[outcome.name] = np.minimum(drawn, outcome.cardinality - 1)
+    return values
+
+
+def _category_rows(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """table (chain, draw, row, category) indexed by rows (chain, draw, world)."""
+    chain, draw = np.indices(rows.shape[:2])
+    return table[chain[..., np.newaxis], draw[..., np.newaxis], rows]
+
+
+def top_worlds(posterior: Draws, prior: Draws, rng: np.random.Generator) -> list[dict]:
+    """The TOP_WORLDS most probable worlds, with posterior and prior probability."""
+    scenario = posterior.scenario
+    names = [o.name for o in scenario.outcomes]
+    if probability.combination_count(scenario.outcomes) <= EXACT_LIMIT:
+        post = {k: float(np.mean(v)) for k, v in _joint(posterior, names).items()}
+        pri = {k: float(np.mean(v)) for k, v in _joint(prior, names).items()}
+    else:
+        post = _frequencies(simulate(posterior, list(scenario.outcomes), rng), names)
+        pri = _frequencies(simulate(prior, list(scenario.outcomes), rng), names)
+    ranked = sorted(post.items(), key=lambda item: -item[1])[:TOP_WORLDS]
+    result = []
+    for combo, value in ranked:
+        described = {}
+        for name, code in zip(names, combo, strict=True):
+            outcome = scenario.outcome(name)
+            described[name] = bool(code) if outcome.is_binary else outcome.categories[code]
+        result.append(
+            {"values": described, "probability": value, "prior_probability": pri.get(combo, 0.0)}
+        )
+    return result
+
+
+def _joint(draws: Draws, names: list[str]) -> dict:
+    return probability.joint(draws.scenario, names, draws.row_probability)
+
+
+def _frequencies(worlds: dict[str, np.ndarray], names: list[str]) -> dict:
+    stacked = np.stack([worlds[name].ravel() for name in names], axis=-1)
+    combos, counts = np.unique(stacked, axis=0, return_counts=True)
+    total = counts.sum()
+    return {
+        tuple(int(v) for v in combo): count / total
+        for combo, count in zip(combos, counts, strict=True)
+    }

@@ -1,0 +1,158 @@
+"""`forecast run` and `forecast report` end to end: the files, their atomicity, exit statuses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+from forecast import pipeline
+from forecast.spec import parse_scenario
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+
+SMALL = """\
+version: 1
+title: "Small <run> & test"
+as_of: 2020-01-01
+seed: 9
+outcomes:
+  talks:
+    label: "Talks start"
+    prior: {mean: 0.4, sd: 0.15}
+  deal:
+    given: [talks]
+    prior:
+      talks: {interval: [0.1, 0.5]}
+      not talks: {beta: [1, 30]}
+  shape:
+    categories: [fast, slow]
+    prior: {dirichlet: [2, 3]}
+evidence:
+  - {outcome: deal, successes: 1, trials: 4, weight: 0.5, source: "Earlier rounds"}
+  - {outcome: shape, counts: {slow: 2}}
+scenarios:
+  quick_deal: "deal and shape == fast"
+  nothing: "not talks"
+"""
+
+
+def forecast(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "forecast", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("run")
+    (folder / "small.yaml").write_text(SMALL, encoding="utf-8")
+    result = forecast("run", "small.yaml", "--out", "out", "--draws", "500", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    printed = result.stdout.split()
+    for name in ("summary.json", "posterior.nc", "report.html", "report.pdf"):
+        assert str(Path("out") / "small" / name) in printed
+    return folder / "out" / "small"
+
+
+def test_run_writes_summary_draws_and_reports(finished_run):
+    names = sorted(p.name for p in finished_run.iterdir())
+    assert names == ["posterior.nc", "report.html", "report.pdf", "scenario.yaml", "summary.json"]
+    summary = json.loads((finished_run / "summary.json").read_text())
+    assert summary["scenario"] == "small"
+    assert summary["seed"] == 9
+    assert summary["sampler"]["draws"] == 500
+    assert set(summary["scenarios"]) == {"quick_deal", "nothing"}
+    assert summary["versions"]["pymc"].startswith("6.")
+    # not talks is 1 - talks, draw by draw
+    talks = summary["outcomes"]["talks"]["posterior"]["mean"]
+    assert summary["scenarios"]["nothing"]["posterior"]["mean"] == pytest.approx(1 - talks)
+    tree = xr.open_datatree(finished_run / "posterior.nc", engine="h5netcdf")
+    assert {"posterior", "prior", "sample_stats"} <= set(tree.children)
+    assert tree["posterior"]["deal"].dims == ("chain", "draw", "deal_row")
+    assert list(tree["posterior"]["deal"]["deal_row"].values) == ["talks", "not talks"]
+    assert (finished_run.parent / "index.html").is_file()
+    assert not [p for p in finished_run.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_report_redraws_without_sampling(finished_run, tmp_path):
+    before = (finished_run / "summary.json").read_bytes()
+    (finished_run / "report.pdf").unlink()
+    result = forecast("report", str(finished_run), "--paper", "letter", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert (finished_run / "report.pdf").is_file()
+    assert (finished_run / "summary.json").read_bytes() == before
+    info = subprocess.run(
+        ["pdfinfo", str(finished_run / "report.pdf")], capture_output=True, text=True
+    )
+    if info.returncode == 0:
+        assert "612 x 792" in info.stdout  # US Letter, in points
+
+
+def test_report_on_a_folder_that_is_not_a_run(tmp_path):
+    result = forecast("report", str(tmp_path), cwd=ROOT)
+    assert result.returncode == 3
+    assert "is not a run folder" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_failed_run_leaves_the_previous_results(tmp_path, monkeypatch):
+    scenario = parse_scenario(SMALL.encode(), str(tmp_path / "small.yaml"))
+    options = pipeline.RunOptions(draws=200, chains=2, formats=frozenset({"json"}))
+    first = pipeline.run_scenario(scenario, tmp_path / "out", options)
+    before = {p.name: p.read_bytes() for p in first.run_dir.iterdir()}
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("xarray.DataTree.to_netcdf", broken)
+    with pytest.raises(OSError, match="disk full"):
+        pipeline.run_scenario(scenario, tmp_path / "out", options)
+    after = {p.name: p.read_bytes() for p in first.run_dir.iterdir()}
+    assert after == before
+    leftovers = [p.name for p in (tmp_path / "out").iterdir() if p.name != "small"]
+    assert leftovers == []
+
+
+def test_invalid_file_writes_nothing(tmp_path):
+    (tmp_path / "bad.yaml").write_text(SMALL.replace("sd: 0.15", "sd: 0.9"), encoding="utf-8")
+    result = forecast("run", "bad.yaml", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "bad.yaml:8:" in result.stderr and "sd 0.9 is impossible" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_strict_fails_on_poor_convergence(tmp_path):
+    (tmp_path / "small.yaml").write_text(SMALL, encoding="utf-8")
+    result = forecast(
+        "run",
+        "small.yaml",
+        "--out",
+        "out",
+        "--draws",
+        "100",
+        "--tune",
+        "50",
+        "--chains",
+        "1",
+        "--format",
+        "json",
+        "--strict",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 4, result.stderr
+    assert "effective sample size" in result.stderr
+    # The results are still written, so that the analyst can look at what went wrong.
+    assert (tmp_path / "out" / "small" / "summary.json").is_file()
+
+
+def test_bad_format_is_a_usage_error(tmp_path):
+    result = forecast("run", "x.yaml", "--format", "json,docx", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "docx" in result.stderr
