@@ -44,7 +44,9 @@ def model() -> pm.Model:
         a, b = beta_rows("full_shutdown")
         pooled, own = row("full_shutdown", summit_held=1), row("full_shutdown", summit_held=0)
         mu = pm.Beta("reference_class_0_mean", a[pooled], b[pooled])
-        kappa = pt.exp(pm.Exponential("reference_class_0_log_concentration", 0.5))
+        log_kappa = pm.Exponential("reference_class_0_log_concentration", 0.5)
+        pm.Potential("cut", pt.switch(pt.gt(log_kappa, 20), -np.inf, 0.0))
+        kappa = pt.exp(log_kappa)
         alpha, beta = mu * kappa, (1 - mu) * kappa
         cases = scenario.reference_classes[0].cases
         pm.Potential(

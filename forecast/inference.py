@@ -20,6 +20,7 @@ ESS_LIMIT = 400
 # Forward sampling of the prior is cheap; this many draws puts the prior's Monte Carlo error
 # below 0.005 for any probability (sd <= 0.5, 0.5 / sqrt(10_000) = 0.005).
 PRIOR_DRAWS = 10_000
+PARTIAL_POOLING_TARGET_ACCEPT = 0.95
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def target_accept(scenario: Scenario) -> float:
     # A partially pooled reference class keeps some curvature even after reparametrisation
     # (see model._pooled_rate); a smaller step removes the divergences it would otherwise cause.
     if any(r.pooling == "partial" for r in scenario.reference_classes):
-        return 0.95
+        return PARTIAL_POOLING_TARGET_ACCEPT
     return 0.85
 
 

@@ -28,6 +28,9 @@ from forecast.spec import Evidence, Outcome, ReferenceClass, Scenario
 # p(u) ∝ exp(-u / 2) on u >= 0: an Exponential with rate 1/2. Sampling u keeps NUTS in a space
 # where the funnel between kappa and the rates is mild.
 LOG_CONCENTRATION_RATE = 0.5
+# Beyond kappa = e^20 the Beta-Binomial and Beta log densities lose all precision to cancellation
+# and can show spurious modes; the prior puts e^-10 (0.005%) of its mass there, so it is cut.
+MAX_LOG_CONCENTRATION = 20.0
 
 
 def row_dim(outcome: Outcome) -> str:
@@ -86,7 +89,20 @@ def _build_reference_classes(scenario: Scenario, *, prior: bool) -> dict[tuple[s
             continue  # added to the row's likelihood below, as pooled evidence
         mean_name, log_kappa_name = reference_class_names(index)
         mean = pm.Beta(mean_name, alpha=row_prior.alpha, beta=row_prior.beta)
-        log_kappa = pm.Exponential(log_kappa_name, lam=LOG_CONCENTRATION_RATE)
+        if prior:
+            log_kappa = pm.Truncated(
+                log_kappa_name,
+                pm.Exponential.dist(lam=LOG_CONCENTRATION_RATE),
+                upper=MAX_LOG_CONCENTRATION,
+            )
+        else:
+            # The same truncation as a wall, keeping the Exponential's log transform: NUTS
+            # samples it far better than the interval transform of a truncated distribution.
+            log_kappa = pm.Exponential(log_kappa_name, lam=LOG_CONCENTRATION_RATE)
+            pm.Potential(
+                f"{log_kappa_name}_cut",
+                pt.switch(pt.gt(log_kappa, MAX_LOG_CONCENTRATION), -np.inf, 0.0),
+            )
         kappa = pt.exp(log_kappa)
         alpha, beta = mean * kappa, (1 - mean) * kappa
         if prior:

@@ -81,6 +81,7 @@ def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, obje
     # fixed order: the same file and seed give the same numbers to the last digit.
     rng = np.random.default_rng(settings.seed)
     diagnostics = inference.diagnose(tree)
+    refit_warnings: list[str] = []
     summary = {
         "format": 1,
         "scenario": Path(scenario.source_file).stem,
@@ -105,18 +106,24 @@ def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, obje
         },
         "outcomes": summarize.summarize_outcomes(scenario, posterior, prior),
         "scenarios": summarize.summarize_scenarios(scenario, posterior, prior, rng),
-        "evidence": _evidence(scenario, posterior, settings, rng),
+        "evidence": _evidence(scenario, posterior, settings, refit_warnings),
         "reference_classes": summarize.summarize_reference_classes(
             scenario, posterior_dataset, posterior, rng
         ),
         "worlds": summarize.summarize_worlds(posterior, prior, rng),
         "diagnostics": diagnostics,
     }
+    if refit_warnings:
+        diagnostics["warnings"].extend(refit_warnings)
+        diagnostics["ok"] = False
     return summary, tree
 
 
-def _evidence(scenario, posterior, settings, rng) -> list[dict]:
-    """Each evidence item with the posterior of what it bears on, with and without it."""
+def _evidence(scenario, posterior, settings, refit_warnings: list[str]) -> list[dict]:
+    """Each evidence item with the posterior of what it bears on, with and without it.
+
+    Diagnostics of any model sampled again without an item are added to `refit_warnings`.
+    """
     from dataclasses import replace
 
     from forecast import inference, summarize
@@ -127,7 +134,7 @@ def _evidence(scenario, posterior, settings, rng) -> list[dict]:
         with_item = summarize.describe_target(
             scenario, index, summarize.target_draws(scenario, index, posterior)
         )
-        without, khat = summarize.without_by_reweighting(scenario, index, posterior, rng)
+        without, khat = summarize.without_by_reweighting(scenario, index, posterior)
         method = f"importance reweighting of the posterior draws (PSIS, k-hat {khat:.2f})"
         if not khat <= PSIS_LIMIT:
             refit = inference.sample(
@@ -136,6 +143,8 @@ def _evidence(scenario, posterior, settings, rng) -> list[dict]:
                 leave_out=frozenset({index}),
                 with_prior=False,
             )
+            for warning in inference.diagnose(refit.tree)["warnings"]:
+                refit_warnings.append(f"without evidence {index + 1}: {warning}")
             refit_draws = Draws(scenario, refit.tree["posterior"].to_dataset())
             without = summarize.describe_target(
                 scenario, index, summarize.target_draws(scenario, index, refit_draws)

@@ -20,11 +20,11 @@ def describe(values: np.ndarray, *, independent: bool = False) -> dict:
     """STATS of draws shaped (chain, draw): mean, sd, median, 90% HDI, quantiles, and MCSE.
 
     The MCSE of the mean accounts for autocorrelation within chains, unless the draws are
-    `independent` (forward draws of the prior, importance resamples), where it is sd / sqrt(n).
+    `independent` (forward draws of the prior), where it is sd / sqrt(n).
     """
     flat = np.asarray(values, dtype=float).ravel()
     sd = float(flat.std(ddof=1)) if flat.size > 1 else 0.0
-    if independent or values.shape[0] < 2:
+    if independent or values.shape[-1] < 4:
         mcse = sd / np.sqrt(flat.size)
     else:
         mcse = float(array_stats.mcse(values, method="mean"))
@@ -141,33 +141,67 @@ def describe_target(scenario: Scenario, index: int, values: np.ndarray, **kwargs
     return {c: describe(values[..., i], **kwargs) for i, c in enumerate(outcome.categories)}
 
 
-def without_by_reweighting(
-    scenario: Scenario, index: int, draws: Draws, rng: np.random.Generator
-) -> tuple[dict, float]:
+def without_by_reweighting(scenario: Scenario, index: int, draws: Draws) -> tuple[dict, float]:
     """Posterior of the item's target without the item, by Pareto-smoothed importance sampling.
 
-    Returns the STATS and the Pareto k-hat of the weights; above PSIS_LIMIT they are unreliable.
+    The posterior without item i is the posterior divided by the item's likelihood L_i^w, so the
+    draws are weighted by 1 / L_i^w. Returns the STATS and the Pareto k-hat of the weights; above
+    0.7 they are unreliable.
     """
-    log_ratios = -evidence_loglik(scenario, index, draws).ravel()
-    log_weights, khat = array_stats.psislw(log_ratios, axis=-1)
+    loglik = evidence_loglik(scenario, index, draws)
+    values = target_draws(scenario, index, draws)
+    per_value = values[..., np.newaxis] if values.ndim == 2 else values
+    # Relative efficiency of the MCMC draws, for PSIS and for the standard error.
+    r_eff = min(
+        float(array_stats.ess(per_value[..., k], method="mean")) / loglik.size
+        for k in range(per_value.shape[-1])
+    )
+    r_eff = min(max(r_eff, 1e-3), 1.0)
+    # arviz_stats' psislw takes the log-likelihood and negates it itself: weights ∝ 1 / L_i^w.
+    log_weights, khat = array_stats.psislw(loglik.ravel(), r_eff=r_eff, axis=-1)
     weights = np.exp(log_weights - log_weights.max())
     weights /= weights.sum()
-    # Resampling turns weighted draws into ordinary ones, so every statistic is computed alike.
-    chosen = rng.choice(weights.size, size=weights.size, p=weights)
-    values = target_draws(scenario, index, draws)
-    values = values.reshape(-1, *values.shape[2:])[chosen][np.newaxis]
-    ess = 1 / np.sum(weights**2)
-    stats = describe_target(scenario, index, values, independent=True)
-    _scale_mcse(stats, np.sqrt(weights.size / ess))
-    return stats, float(khat)
+    flat = per_value.reshape(-1, per_value.shape[-1])
+    described = [describe_weighted(flat[:, k], weights, r_eff) for k in range(flat.shape[1])]
+    outcome = scenario.outcome(scenario.evidence[index].outcome)
+    if outcome.is_binary:
+        return described[0], float(khat)
+    return dict(zip(outcome.categories, described, strict=True)), float(khat)
 
 
-def _scale_mcse(stats: dict, factor: float) -> None:
-    if "mcse" in stats:
-        stats["mcse"] *= factor
-    else:
-        for item in stats.values():
-            item["mcse"] *= factor
+def describe_weighted(values: np.ndarray, weights: np.ndarray, r_eff: float = 1.0) -> dict:
+    """STATS of weighted draws (weights summing to 1), computed from the weights directly."""
+    order = np.argsort(values)
+    ordered, cumulative = values[order], np.cumsum(weights[order])
+    mean = float(np.sum(weights * values))
+    sd = float(np.sqrt(np.sum(weights * (values - mean) ** 2)))
+
+    def quantile(q: float) -> float:
+        position = min(int(np.searchsorted(cumulative, q)), ordered.size - 1)
+        return float(ordered[position])
+
+    # The narrowest interval holding HDI_PROB of the weight: for each lower end, the first draw
+    # where the weight above it reaches HDI_PROB.
+    below = np.concatenate([[0.0], cumulative[:-1]])
+    ends = np.searchsorted(cumulative, below + HDI_PROB - 1e-12)
+    valid = ends < ordered.size
+    starts = np.flatnonzero(valid)
+    widths = ordered[ends[valid]] - ordered[starts]
+    best = int(np.argmin(widths)) if widths.size else 0
+    hdi = (
+        [float(ordered[starts[best]]), float(ordered[ends[valid][best]])]
+        if widths.size
+        else [float(ordered[0]), float(ordered[-1])]
+    )
+    mcse = float(np.sqrt(np.sum(weights**2 * (values - mean) ** 2) / r_eff))
+    return {
+        "mean": mean,
+        "sd": sd,
+        "median": quantile(0.5),
+        "hdi90": hdi,
+        "mcse": mcse,
+        "quantiles": {f"{q:g}": quantile(q) for q in QUANTILES},
+    }
 
 
 def summarize_reference_classes(

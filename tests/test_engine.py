@@ -180,11 +180,20 @@ reference_classes:
       - {name: three, successes: 1, trials: 5}
 """,
         seed=5,
+        check=False,
     )
+    # Cases this dispersed put posterior mass near kappa = 1, where the row's Beta is U-shaped
+    # and NUTS can diverge a few times in 4000 draws (reported as a warning, see
+    # docs/run-output.md); the chains must still agree and mix.
+    diagnostics = summary["diagnostics"]
+    assert diagnostics["max_rhat"] < 1.01 and diagnostics["min_ess_bulk"] > 400
+    assert diagnostics["divergences"] <= 0.005 * 4000
     rng = np.random.default_rng(11)
     n = 2_000_000
     mean = rng.beta(2, 6, n)
-    kappa = np.exp(rng.exponential(1 / 0.5, n))  # p(kappa) ∝ kappa^(-3/2), kappa >= 1
+    # p(kappa) ∝ kappa^(-3/2) on 1 <= kappa <= e^20: log kappa is Exponential(1/2), truncated.
+    log_kappa = rng.exponential(1 / 0.5, 2 * n)
+    kappa = np.exp(log_kappa[log_kappa <= 20][:n])
     a, b = mean * kappa, (1 - mean) * kappa
     target = rng.beta(a, b)
     log_weight = sum(stats.betabinom.logpmf(s, t, a, b) for s, t in [(0, 4), (3, 4), (1, 5)])
@@ -246,3 +255,26 @@ scenarios:
     assert first == second
     third = run(text, draws=300, chains=2, seed=43, check=False)
     assert third["outcomes"]["a"]["posterior"] != first["outcomes"]["a"]["posterior"]
+
+
+def test_without_an_item_is_the_posterior_of_the_other_items():
+    summary = run(
+        """
+version: 1
+title: leave one out
+outcomes:
+  success: {prior: {beta: [2, 3]}}
+evidence:
+  - {outcome: success, successes: 7, trials: 10}
+  - {outcome: success, successes: 1, trials: 4, weight: 0.5}
+""",
+        seed=8,
+    )
+    first, second = summary["evidence"]
+    exact_with = (2 + 7 + 0.5) / (5 + 10 + 2)
+    close(first["with"], exact_with)
+    # Without the first item only the second is left, and the other way round.
+    close(first["without"], (2 + 0.5) / (5 + 2))
+    close(second["without"], (2 + 7) / (5 + 10))
+    for item in summary["evidence"]:
+        assert "k-hat" in item["method"]

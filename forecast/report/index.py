@@ -1,0 +1,83 @@
+"""index.html: one page listing every run in an output folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import tempfile
+from collections.abc import Mapping
+
+from forecast.report.html import describe_time, stylesheet, template_environment
+from forecast.report.wording import format_interval, format_probability
+
+HEADLINE_SCENARIOS = 3
+
+
+def compute_index_entries(out_dir: pathlib.Path) -> list[dict]:
+    """One entry per out_dir/*/summary.json, in folder-name order."""
+    entries = []
+    for summary_path in sorted(pathlib.Path(out_dir).glob("*/summary.json")):
+        run_dir = summary_path.parent
+        entry = {"folder": run_dir.name, "href": None, "error": None}
+        for name in ("report.html", "report.pdf"):
+            if (run_dir / name).is_file():
+                # Relative, so the index works wherever the folder is moved or served from.
+                entry["href"] = f"{run_dir.name}/{name}"
+                break
+        try:
+            summary = json.loads(summary_path.read_text(encoding="utf-8"))
+            if not isinstance(summary, Mapping):
+                raise ValueError("not a JSON object")
+            entry.update(_describe_run(summary))
+        except (OSError, ValueError) as error:
+            # One unreadable run should not hide the others; say so in its row instead.
+            entry.update(title=run_dir.name, error=f"summary.json could not be read ({error})")
+        entries.append(entry)
+    return entries
+
+
+def _describe_run(summary: Mapping) -> dict:
+    scenarios = sorted(
+        summary.get("scenarios", {}).items(), key=lambda item: -item[1]["posterior"]["mean"]
+    )
+    return {
+        "title": summary.get("title") or summary.get("scenario", ""),
+        "question": summary.get("question", ""),
+        "as_of": summary.get("as_of", ""),
+        "created": describe_time(summary.get("created")),
+        "created_iso": summary.get("created", ""),
+        "scenarios": [
+            {
+                "name": name,
+                "mean": format_probability(scenario["posterior"]["mean"]),
+                "interval": format_interval(scenario["posterior"]["hdi90"]),
+            }
+            for name, scenario in scenarios[:HEADLINE_SCENARIOS]
+        ],
+        "more": max(0, len(scenarios) - HEADLINE_SCENARIOS),
+        "ok": summary.get("diagnostics", {}).get("ok", True),
+    }
+
+
+def write_index(out_dir: pathlib.Path) -> pathlib.Path:
+    """Write out_dir/index.html listing every out_dir/*/summary.json: title (linked to its
+    report.html), as-of date, date of the run, and headline scenario probabilities."""
+    out_dir = pathlib.Path(out_dir)
+    page = (
+        template_environment()
+        .get_template("index.html.j2")
+        .render(entries=compute_index_entries(out_dir), css=stylesheet(), folder=out_dir.name)
+    )
+    target = out_dir / "index.html"
+    # Written beside the target and renamed over it, so a reader never sees half a page.
+    handle, temporary = tempfile.mkstemp(prefix=".index-", suffix=".html", dir=out_dir)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(page)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except BaseException:
+        pathlib.Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
