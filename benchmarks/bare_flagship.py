@@ -128,6 +128,7 @@ def main() -> None:
         tune=args.tune,
         chains=args.chains,
         cores=args.cores,
+        mp_ctx="forkserver",
         random_seed=args.seed,
         target_accept=args.target_accept,
         nuts_sampler="pymc",

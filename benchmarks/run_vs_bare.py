@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--formats", default="json,html,pdf")
     args = parser.parse_args()
 
-    from forecast.inference import target_accept
+    from forecast.inference import cores_for, target_accept
     from forecast.pipeline import RunOptions, settings_for
     from forecast.spec import load_scenario
 
@@ -78,7 +78,8 @@ def main() -> None:
     print(f"model check: largest log-density difference {check_same_model():.2e}")
     print(
         f"settings: {settings.chains} chains x {settings.draws} draws, {settings.tune} tuning "
-        f"steps, seed {settings.seed}, PyMC NUTS, {os.cpu_count()} cores"
+        f"steps, seed {settings.seed}, PyMC NUTS, chains on {cores_for(settings)} of "
+        f"{os.cpu_count()} cores"
     )
     with tempfile.TemporaryDirectory() as out:
         ours = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ import pymc as pm
 import xarray as xr
 from arviz_stats.base import array_stats
 
-from forecast.model import build_model
+from forecast.model import build_model, sample_prior
 from forecast.spec import Scenario
 
 RHAT_LIMIT = 1.01
@@ -21,6 +22,9 @@ ESS_LIMIT = 400
 # below 0.005 for any probability (sd <= 0.5, 0.5 / sqrt(10_000) = 0.005).
 PRIOR_DRAWS = 10_000
 PARTIAL_POOLING_TARGET_ACCEPT = 0.95
+# Parallel chains start from a fresh server process: forking this one, which already runs
+# numba's and the BLAS's threads, can deadlock the children.
+MP_CONTEXT = "forkserver"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,12 @@ class Sampled:
     tree: xr.DataTree
     seconds: float
     target_accept: float
+
+
+def cores_for(settings: Settings) -> int:
+    """Chains run in parallel on every core; each chain is seeded on its own, so the draws are
+    the same whatever the number of cores."""
+    return max(1, min(settings.chains, os.cpu_count() or 1))
 
 
 def target_accept(scenario: Scenario) -> float:
@@ -58,8 +68,9 @@ def sample(
 ) -> Sampled:
     """Sample the posterior with PyMC's NUTS and, with `with_prior`, the prior by forward draws.
 
-    PyMC's own NUTS is used rather than nutpie: on these small models its compiled C is cached
-    between runs, while nutpie compiles through numba on every run (see benchmarks/).
+    PyMC's own NUTS is used rather than nutpie, which samples these small models faster but
+    compiles them through numba on every run, for longer than PyMC takes to sample them
+    (docs/run-output.md, "Sampling").
     """
     start = time.perf_counter()
     accept = target_accept(scenario)
@@ -68,7 +79,8 @@ def sample(
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
-            cores=1,
+            cores=cores_for(settings),
+            mp_ctx=MP_CONTEXT,
             random_seed=settings.seed,
             progressbar=progress,
             nuts_sampler="pymc",
@@ -77,15 +89,11 @@ def sample(
             model=build_model(scenario, leave_out=leave_out),
         )
         if with_prior:
-            prior = pm.sample_prior_predictive(
-                draws=PRIOR_DRAWS,
-                model=build_model(scenario, prior=True),
-                random_seed=settings.seed + 1,
-            )
-    groups = {"posterior": tree["posterior"], "sample_stats": tree["sample_stats"]}
+            prior = sample_prior(scenario, PRIOR_DRAWS, settings.seed + 1)
+    groups = {name: tree[name].to_dataset() for name in ("posterior", "sample_stats")}
     if with_prior:
-        groups["prior"] = prior["prior"]
-    result = xr.DataTree.from_dict({name: node.to_dataset() for name, node in groups.items()})
+        groups["prior"] = prior
+    result = xr.DataTree.from_dict(groups)
     result.attrs.update(tree.attrs)
     return Sampled(result, time.perf_counter() - start, accept)
 
