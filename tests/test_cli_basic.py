@@ -5,31 +5,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import REPO, run_forecast
 
 from forecast.cli import cli
 
-REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "scenarios").glob("*.yaml"))
 COMMANDS = {"validate", "new", "schema", "run", "report"}
 
 
-def _forecast(*arguments: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "forecast", *arguments],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_validate_accepts_every_example():
     names = [p.relative_to(REPO).as_posix() for p in EXAMPLES]
-    run = _forecast("validate", *names)
+    run = run_forecast("validate", *names)
     assert run.returncode == 0, run.stderr
     assert run.stderr == ""
     lines = run.stdout.splitlines()
@@ -39,7 +28,7 @@ def test_validate_accepts_every_example():
 
 def test_new_writes_a_template_that_validates_and_is_not_overwritten(tmp_path):
     folder = tmp_path / "scenarios"
-    run = _forecast("new", "iran-deal-2026", "--dir", str(folder))
+    run = run_forecast("new", "iran-deal-2026", "--dir", str(folder))
     target = folder / "iran-deal-2026.yaml"
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == f"wrote {target}"
@@ -49,31 +38,31 @@ def test_new_writes_a_template_that_validates_and_is_not_overwritten(tmp_path):
     assert 'title: "Iran deal 2026"' in text
     assert "{title}" not in text and "{schema}" not in text
 
-    check = _forecast("validate", str(target))
+    check = run_forecast("validate", str(target))
     assert check.returncode == 0, check.stderr
     assert check.stdout.startswith(f"{target}: ok (3 outcomes")
 
     target.write_text(text + "# my own edits\n", encoding="utf-8")
-    again = _forecast("new", "iran-deal-2026", "--dir", str(folder))
+    again = run_forecast("new", "iran-deal-2026", "--dir", str(folder))
     assert again.returncode == 1
     assert "exists; choose another name or pass --force" in again.stderr
     assert target.read_text(encoding="utf-8").endswith("# my own edits\n")
 
-    forced = _forecast("new", "iran-deal-2026.yaml", "--dir", str(folder), "--force")
+    forced = run_forecast("new", "iran-deal-2026.yaml", "--dir", str(folder), "--force")
     assert forced.returncode == 0, forced.stderr
     assert target.read_text(encoding="utf-8") == text
 
 
 @pytest.mark.parametrize("name", ["Bad Name", "../escape", "-x", "ünïcode"])
 def test_new_refuses_names_that_are_not_file_stems(name, tmp_path):
-    run = _forecast("new", "--dir", str(tmp_path), "--", name)
+    run = run_forecast("new", "--dir", str(tmp_path), "--", name)
     assert run.returncode == 2
     assert "lower-case letters, digits, - and _" in run.stderr
     assert list(tmp_path.iterdir()) == []
 
 
 def test_schema_prints_json():
-    run = _forecast("schema")
+    run = run_forecast("schema")
     assert run.returncode == 0, run.stderr
     schema = json.loads(run.stdout)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import xarray as xr
+from helpers import REPO, run_forecast
 
 from forecast import pipeline
 from forecast.spec import parse_scenario
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
 
 SMALL = """\
 version: 1
@@ -42,17 +41,11 @@ scenarios:
 """
 
 
-def forecast(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "forecast", *args], cwd=cwd, capture_output=True, text=True
-    )
-
-
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("run")
     (folder / "small.yaml").write_text(SMALL, encoding="utf-8")
-    result = forecast("run", "small.yaml", "--out", "out", "--draws", "500", cwd=folder)
+    result = run_forecast("run", "small.yaml", "--out", "out", "--draws", "500", cwd=folder)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     printed = result.stdout.split()
@@ -84,7 +77,7 @@ def test_run_writes_summary_draws_and_reports(finished_run):
 def test_report_redraws_without_sampling(finished_run, tmp_path):
     before = (finished_run / "summary.json").read_bytes()
     (finished_run / "report.pdf").unlink()
-    result = forecast("report", str(finished_run), "--paper", "letter", cwd=ROOT)
+    result = run_forecast("report", str(finished_run), "--paper", "letter", cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert (finished_run / "report.pdf").is_file()
     assert (finished_run / "summary.json").read_bytes() == before
@@ -96,7 +89,7 @@ def test_report_redraws_without_sampling(finished_run, tmp_path):
 
 
 def test_report_on_a_folder_that_is_not_a_run(tmp_path):
-    result = forecast("report", str(tmp_path), cwd=ROOT)
+    result = run_forecast("report", str(tmp_path), cwd=REPO)
     assert result.returncode == 3
     assert "is not a run folder" in result.stderr
     assert "Traceback" not in result.stderr
@@ -122,7 +115,7 @@ def test_failed_run_leaves_the_previous_results(tmp_path, monkeypatch):
 
 def test_invalid_file_writes_nothing(tmp_path):
     (tmp_path / "bad.yaml").write_text(SMALL.replace("sd: 0.15", "sd: 0.9"), encoding="utf-8")
-    result = forecast("run", "bad.yaml", "--out", "out", cwd=tmp_path)
+    result = run_forecast("run", "bad.yaml", "--out", "out", cwd=tmp_path)
     assert result.returncode == 1
     assert "bad.yaml:8:" in result.stderr and "sd 0.9 is impossible" in result.stderr
     assert not (tmp_path / "out").exists()
@@ -130,7 +123,7 @@ def test_invalid_file_writes_nothing(tmp_path):
 
 def test_strict_fails_on_poor_convergence(tmp_path):
     (tmp_path / "small.yaml").write_text(SMALL, encoding="utf-8")
-    result = forecast(
+    result = run_forecast(
         "run",
         "small.yaml",
         "--out",
@@ -153,6 +146,6 @@ def test_strict_fails_on_poor_convergence(tmp_path):
 
 
 def test_bad_format_is_a_usage_error(tmp_path):
-    result = forecast("run", "x.yaml", "--format", "json,docx", cwd=tmp_path)
+    result = run_forecast("run", "x.yaml", "--format", "json,docx", cwd=tmp_path)
     assert result.returncode == 2
     assert "docx" in result.stderr

@@ -8,34 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import REPO, run_forecast
 from jsonschema import Draft202012Validator, FormatChecker
 
-REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "scenarios").glob("*.yaml"))
 BAD = REPO / "tests" / "data" / "bad"
 COMMITTED = REPO / "docs" / "scenario.schema.json"
 SCHEMA_LINE = "# yaml-language-server: $schema="
 
 
-def _forecast(*arguments: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "forecast", *arguments],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 @pytest.fixture(scope="module")
 def printed() -> str:
-    run = _forecast("schema")
+    run = run_forecast("schema")
     assert run.returncode == 0, run.stderr
     return run.stdout
 
@@ -50,7 +38,7 @@ def validator(printed) -> Draft202012Validator:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("new")
-    run = _forecast("new", "schema-check", "--dir", str(folder))
+    run = run_forecast("new", "schema-check", "--dir", str(folder))
     assert run.returncode == 0, run.stderr
     return folder / "schema-check.yaml"
 

@@ -24,7 +24,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 from matplotlib.text import Text
 from matplotlib.transforms import Affine2D
 
-from forecast.report.wording import describe_condition, evidence_targets
+from forecast.report.wording import describe_condition, evidence_targets, outcome_comparisons
 
 # Okabe & Ito (2008): told apart under the common colour-vision deficiencies and in greyscale.
 OKABE_ITO = {
@@ -212,19 +212,10 @@ class RankPlot:
 
 def compute_outcome_groups(outcome: Mapping, outcomes: Mapping) -> list[IntervalGroup]:
     """Prior and posterior rows of one outcome: overall, then condition rows or categories."""
-    groups = []
-    if "prior" in outcome and "posterior" in outcome:
-        groups.append(_pair("Overall", outcome, emphasis=True))
-    for category, stats in outcome.get("categories", {}).items():
-        groups.append(_pair(str(category), stats))
-    for key, row in outcome.get("rows", {}).items():
-        condition = describe_condition(key, outcomes)
-        if "prior" in row:
-            groups.append(_pair(condition, row))
-        else:  # categorical with parents: row key -> category -> {"prior", "posterior"}
-            for category, stats in row.items():
-                groups.append(_pair(f"{category} — {condition}", stats))
-    return groups
+    return [
+        _pair(label, stats, emphasis=emphasis)
+        for label, stats, emphasis in outcome_comparisons(outcome, outcomes)
+    ]
 
 
 def _outcome_label(name: str, outcomes: Mapping, *, default: str | None = None) -> str:

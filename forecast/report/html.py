@@ -26,6 +26,7 @@ from forecast.report.wording import (
     format_number,
     format_probability,
     format_shift,
+    outcome_comparisons,
 )
 
 if TYPE_CHECKING:
@@ -204,19 +205,10 @@ def _table_row(label: str, stats: Mapping, *, emphasis: bool = False) -> dict:
 
 def compute_outcome_section(name: str, outcome: Mapping, outcomes: Mapping, svg) -> dict:
     """One outcome: overall, per condition row and per category, prior beside posterior."""
-    rows = []
-    if "prior" in outcome and "posterior" in outcome:
-        rows.append(_table_row("Overall", outcome, emphasis=True))
-    for category, stats in outcome.get("categories", {}).items():
-        rows.append(_table_row(str(category), stats))
-    for key, row in outcome.get("rows", {}).items():
-        condition = describe_condition(key, outcomes)
-        if "prior" in row:
-            rows.append(_table_row(condition, row))
-        else:
-            rows.extend(
-                _table_row(f"{category} — {condition}", stats) for category, stats in row.items()
-            )
+    rows = [
+        _table_row(label, stats, emphasis=emphasis)
+        for label, stats, emphasis in outcome_comparisons(outcome, outcomes)
+    ]
     given = [outcomes[p].get("label", p) if p in outcomes else p for p in outcome.get("given", [])]
     kind = outcome.get("kind", "binary")
     return {

@@ -105,3 +105,20 @@ def evidence_targets(item: Mapping) -> list[tuple[str | None, Mapping, Mapping]]
     if "mean" in with_item:
         return [(None, with_item, without)]
     return [(category, with_item[category], without[category]) for category in with_item]
+
+
+def outcome_comparisons(outcome: Mapping, outcomes: Mapping) -> list[tuple[str, Mapping, bool]]:
+    """(label, {"prior", "posterior"}, emphasis) for each probability an outcome reports:
+    overall first, then categories, then condition rows (per category for a categorical one)."""
+    result = []
+    if "prior" in outcome and "posterior" in outcome:
+        result.append(("Overall", outcome, True))
+    for category, stats in outcome.get("categories", {}).items():
+        result.append((str(category), stats, False))
+    for key, row in outcome.get("rows", {}).items():
+        condition = describe_condition(key, outcomes)
+        if "prior" in row:
+            result.append((condition, row, False))
+        else:  # categorical with parents: row key -> category -> {"prior", "posterior"}
+            result.extend((f"{c} — {condition}", stats, False) for c, stats in row.items())
+    return result
