@@ -15,9 +15,10 @@ from pathlib import Path
 import click
 
 from forecast import __version__
-from forecast.errors import ForecastError, ScenarioError
+from forecast.errors import ForecastError, RunError, ScenarioError
 
 FORMATS = ("json", "html", "pdf")
+REPORT_FORMATS = ("html", "pdf")
 EXIT_STRICT = 4
 
 
@@ -78,22 +79,40 @@ def validate(files):
     Example:
       forecast validate scenarios/*.yaml
     """
-    from forecast.spec import load_scenario
-
     problems = []
     for file in files:
         try:
-            scenario = load_scenario(file)
+            scenario = _load_all([file])[0]
         except ScenarioError as error:
-            problems.extend(error.problems)
+            problems.extend(error.problems)  # and go on: every file's problems at once
             continue
         click.echo(
-            f"{file}: ok ({len(scenario.outcomes)} outcomes, {len(scenario.evidence)} evidence, "
-            f"{len(scenario.reference_classes)} reference classes, "
-            f"{len(scenario.scenarios)} scenarios)"
+            f"{scenario.source_file}: ok ({_count(scenario.outcomes, 'outcome')}, "
+            f"{_count(scenario.evidence, 'evidence item')}, "
+            f"{_count(scenario.reference_classes, 'reference class', 'reference classes')}, "
+            f"{_count(scenario.scenarios, 'scenario')})"
         )
     if problems:
         raise ScenarioError(problems)
+
+
+def _count(items, one: str, many: str | None = None) -> str:
+    return f"{len(items)} {one if len(items) == 1 else many or one + 's'}"
+
+
+def _load_all(files) -> list:
+    """Every file's scenario, or a ScenarioError with the problems of all of them."""
+    from forecast.spec import load_scenario
+
+    problems, scenarios = [], []
+    for file in files:
+        try:
+            scenarios.append(load_scenario(file))
+        except ScenarioError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise ScenarioError(problems)
+    return scenarios
 
 
 @cli.command()
@@ -142,8 +161,6 @@ def new(name, directory, force):
 
 def _schema_reference(folder: Path) -> str:
     """The path from `folder` to the project's committed schema, if one is above it."""
-    import os
-
     here = folder.resolve()
     for candidate in (here, *here.parents):
         schema = candidate / "docs" / "scenario.schema.json"
@@ -169,11 +186,12 @@ def schema():
 
 
 def _formats(ctx, param, value: str) -> set[str]:
+    allowed = FORMATS if ctx.command.name == "run" else REPORT_FORMATS
     chosen = {part.strip() for part in value.split(",") if part.strip()}
-    unknown = chosen - set(FORMATS)
+    unknown = chosen - set(allowed)
     if unknown or not chosen:
         raise click.BadParameter(
-            f"choose from {', '.join(FORMATS)} separated by commas, got {value!r}"
+            f"choose from {', '.join(allowed)} separated by commas, got {value!r}"
         )
     return chosen
 
@@ -235,16 +253,20 @@ def run(files, out_dir, seed, draws, tune, chains, formats, paper, quiet, strict
     Example:
       forecast run scenarios/singapore-summit-2018.yaml --seed 7 --format json,html
     """
-    from forecast.spec import load_scenario
-
-    problems, scenarios = [], []
-    for file in files:
-        try:
-            scenarios.append(load_scenario(file))
-        except ScenarioError as error:
-            problems.extend(error.problems)
-    if problems:
-        raise ScenarioError(problems)
+    scenarios = _load_all(files)
+    stems: dict[str, str] = {}
+    for scenario in scenarios:
+        stem = Path(scenario.source_file).stem
+        if stem in stems:
+            raise click.UsageError(
+                f"{stems[stem]} and {scenario.source_file} would both write {out_dir}/{stem}/; "
+                "rename one or run them with different --out folders"
+            )
+        stems[stem] = scenario.source_file
+    try:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunError(f"cannot create the output folder {out_dir}: {error.strerror}") from None
 
     from forecast.pipeline import RunOptions, run_scenario
 
@@ -259,24 +281,26 @@ def run(files, out_dir, seed, draws, tune, chains, formats, paper, quiet, strict
         command=_command_line(),
     )
     failed_diagnostics = False
-    for scenario in scenarios:
+    for number, scenario in enumerate(scenarios):
         result = run_scenario(scenario, Path(out_dir), options)
         if not result.diagnostics_ok:
             failed_diagnostics = True
         for warning in result.warnings:
             click.secho(f"warning: {scenario.source_file}: {warning}", fg="yellow", err=True)
-        if not quiet:
-            for path in result.written:
-                click.echo(str(path))
-    if "html" in formats and not quiet:
-        click.echo(str(Path(out_dir) / "index.html"))
+        if quiet:
+            continue
+        # The index first, once: a run's output then ends with the paths of its reports.
+        if number == 0 and "html" in formats:
+            click.echo(str(Path(out_dir) / "index.html"))
+        for path in result.written:
+            click.echo(str(path))
     if strict and failed_diagnostics:
         click.echo("error: convergence diagnostics failed (--strict)", err=True)
         sys.exit(EXIT_STRICT)
 
 
 @cli.command()
-@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option(
     "--format",
     "formats",
@@ -302,7 +326,7 @@ def report(run_dirs, formats, paper):
     from forecast.pipeline import redraw_reports
 
     for run_dir in run_dirs:
-        for path in redraw_reports(Path(run_dir), formats=set(formats) - {"json"}, paper=paper):
+        for path in redraw_reports(Path(run_dir), formats=formats, paper=paper):
             click.echo(str(path))
 
 

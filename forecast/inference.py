@@ -90,6 +90,10 @@ def sample(
         )
         if with_prior:
             prior = sample_prior(scenario, PRIOR_DRAWS, settings.seed + 1)
+    if tree["posterior"].sizes["draw"] < settings.draws:
+        # PyMC answers Ctrl-C by returning the draws made so far; a short run must not replace
+        # a complete one.
+        raise KeyboardInterrupt
     groups = {name: tree[name].to_dataset() for name in ("posterior", "sample_stats")}
     if with_prior:
         groups["prior"] = prior
@@ -179,6 +183,8 @@ def diagnose(tree: xr.DataTree) -> dict:
         "min_ess_tail": _extreme(min, [p["ess_tail"] for p in parameters]),
         "divergences": divergences,
         "ok": not warnings_found,
+        "rhat_limit": RHAT_LIMIT,
+        "ess_limit": ESS_LIMIT,
         "warnings": warnings_found,
         "parameters": parameters,
     }

@@ -69,7 +69,7 @@ def settings_for(scenario: Scenario, options: RunOptions):
 def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, object]:
     """Sample and summarise; returns (summary dict, DataTree of draws)."""
     from forecast import inference, summarize
-    from forecast.worlds import Draws
+    from forecast.worlds import Draws, top_worlds
 
     settings = settings_for(scenario, options)
     sampled = inference.sample(scenario, settings, progress=options.progress)
@@ -110,7 +110,7 @@ def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, obje
         "reference_classes": summarize.summarize_reference_classes(
             scenario, posterior_dataset, posterior, rng
         ),
-        "worlds": summarize.summarize_worlds(posterior, prior, rng),
+        "worlds": top_worlds(posterior, prior, rng),
         "diagnostics": diagnostics,
     }
     if refit_warnings:
@@ -214,7 +214,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, options: RunOptions) -> RunR
         _swap_in(staging, final)
     written = [final / "summary.json", final / "posterior.nc"]
     written += [final / f"report.{f}" for f in ("html", "pdf") if f in options.formats]
-    if "html" in options.formats:
+    if "html" in options.formats or (out_dir / "index.html").exists():
         from forecast.report import write_index
 
         write_index(out_dir)
@@ -236,7 +236,10 @@ def redraw_reports(run_dir: Path, *, formats: set[str], paper: str) -> list[Path
     with _staging(run_dir.parent, run_dir.name) as staging:
         for name in needed:
             shutil.copy2(run_dir / name, staging / name)
-        write_reports(staging, formats=formats, paper=paper)
+        try:
+            write_reports(staging, formats=formats, paper=paper)
+        except RunError as error:
+            raise RunError(str(error).replace(str(staging), str(run_dir))) from None
         written = []
         for fmt in sorted(formats):
             target = run_dir / f"report.{fmt}"
@@ -255,6 +258,10 @@ class _staging:
 
     def __enter__(self) -> Path:
         self.path = Path(tempfile.mkdtemp(prefix=f".{self.stem}.", dir=self.out_dir))
+        # mkdtemp makes the folder private; a run folder is as readable as any other.
+        umask = os.umask(0)
+        os.umask(umask)
+        self.path.chmod(0o777 & ~umask)
         return self.path
 
     def __exit__(self, *exc):

@@ -57,16 +57,3 @@ def joint(
         key = tuple(values[name] for name in names)
         result[key] = probability if key not in result else result[key] + probability
     return result
-
-
-def probability_of_row(
-    scenario: Scenario, outcome: Outcome, row: int, row_probability: RowProbability
-) -> object:
-    """P(the parents' values select `row`): how much weight the row carries in the marginal."""
-    parents = list(outcome.parents)
-    table = joint(scenario, parents, row_probability)
-    total = None
-    for combination, probability in table.items():
-        if outcome.row_for(dict(zip(parents, combination, strict=True))) == row:
-            total = probability if total is None else total + probability
-    return total

@@ -9,11 +9,10 @@ from scipy.special import gammaln
 
 from forecast import model as model_names
 from forecast.spec import Scenario
-from forecast.worlds import Draws, scenario_probability, top_worlds
+from forecast.worlds import Draws, scenario_probability
 
 QUANTILES = (0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975)
 HDI_PROB = 0.9
-PSIS_LIMIT = 0.7
 
 
 def describe(values: np.ndarray, *, independent: bool = False) -> dict:
@@ -74,23 +73,26 @@ def summarize_outcomes(scenario: Scenario, posterior: Draws, prior: Draws) -> di
                     for r, row in enumerate(outcome.rows)
                 }
         else:
-            entry["categories"] = {}
-            for value, category in enumerate(outcome.categories):
-                item = {
+            entry["categories"] = {
+                category: {
                     "prior": describe(pri[value], independent=True),
                     "posterior": describe(post[value]),
                 }
-                if outcome.parents:
-                    item["rows"] = {
-                        row.key: {
+                for value, category in enumerate(outcome.categories)
+            }
+            if outcome.parents:
+                entry["rows"] = {
+                    row.key: {
+                        category: {
                             "prior": describe(
                                 prior.rows[outcome.name][:, :, r, value], independent=True
                             ),
                             "posterior": describe(posterior.rows[outcome.name][:, :, r, value]),
                         }
-                        for r, row in enumerate(outcome.rows)
+                        for value, category in enumerate(outcome.categories)
                     }
-                entry["categories"][category] = item
+                    for r, row in enumerate(outcome.rows)
+                }
         result[outcome.name] = entry
     return result
 
@@ -250,7 +252,3 @@ def _case(case, pooled: dict) -> dict:
         "raw_rate": case.successes / case.trials,
         "pooled": pooled,
     }
-
-
-def summarize_worlds(posterior: Draws, prior: Draws, rng: np.random.Generator) -> list[dict]:
-    return top_worlds(posterior, prior, rng)

@@ -110,6 +110,6 @@ def test_validate_does_not_import_pymc():
     *printed, last = run.stdout.splitlines()
     assert printed == [
         "scenarios/singapore-summit-2018.yaml: ok "
-        "(6 outcomes, 3 evidence, 1 reference classes, 7 scenarios)"
+        "(6 outcomes, 3 evidence items, 1 reference class, 7 scenarios)"
     ]
     assert json.loads(last) == {"status": 0, "loaded": []}

@@ -30,8 +30,12 @@ outcomes:
       talks: {interval: [0.1, 0.5]}
       not talks: {beta: [1, 30]}
   shape:
+    label: "How the deal comes"
     categories: [fast, slow]
-    prior: {dirichlet: [2, 3]}
+    given: [talks]
+    prior:
+      talks: {dirichlet: [2, 3]}
+      not talks: {probabilities: {fast: 0.1, slow: 0.9}, sample_size: 5}
 evidence:
   - {outcome: deal, successes: 1, trials: 4, weight: 0.5, source: "Earlier rounds"}
   - {outcome: shape, counts: {slow: 2}}
@@ -70,8 +74,17 @@ def test_run_writes_summary_draws_and_reports(finished_run):
     assert {"posterior", "prior", "sample_stats"} <= set(tree.children)
     assert tree["posterior"]["deal"].dims == ("chain", "draw", "deal_row")
     assert list(tree["posterior"]["deal"]["deal_row"].values) == ["talks", "not talks"]
+    # A categorical outcome with parents reports every category in every row, prior and
+    # posterior, and the report shows them.
+    rows = summary["outcomes"]["shape"]["rows"]
+    assert set(rows) == {"talks", "not talks"}
+    assert set(rows["not talks"]) == {"fast", "slow"}
+    assert rows["not talks"]["fast"]["prior"]["mean"] == pytest.approx(0.1, abs=0.01)
+    html = (finished_run / "report.html").read_text()
+    assert "fast — Talks start: no" in html
     assert (finished_run.parent / "index.html").is_file()
     assert not [p for p in finished_run.parent.iterdir() if p.name.startswith(".")]
+    assert finished_run.stat().st_mode & 0o055 == 0o055  # readable by others, as a folder is
 
 
 def test_report_redraws_without_sampling(finished_run, tmp_path):
@@ -149,3 +162,42 @@ def test_bad_format_is_a_usage_error(tmp_path):
     result = run_forecast("run", "x.yaml", "--format", "json,docx", cwd=tmp_path)
     assert result.returncode == 2
     assert "docx" in result.stderr
+
+
+def test_interrupted_sampling_replaces_nothing(tmp_path, monkeypatch):
+    # PyMC answers Ctrl-C by returning the draws made so far; the run must stop instead.
+    import pymc
+
+    scenario = parse_scenario(SMALL.encode(), str(tmp_path / "small.yaml"))
+    options = pipeline.RunOptions(draws=200, chains=2, formats=frozenset({"json"}))
+    first = pipeline.run_scenario(scenario, tmp_path / "out", options)
+    before = (first.run_dir / "summary.json").read_bytes()
+    real_sample = pymc.sample
+
+    def interrupted(*args, **kwargs):
+        tree = real_sample(*args, **kwargs)
+        return tree.isel(draw=slice(0, 50))
+
+    monkeypatch.setattr(pymc, "sample", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run_scenario(scenario, tmp_path / "out", options)
+    assert (first.run_dir / "summary.json").read_bytes() == before
+
+
+def test_two_files_with_one_name_is_a_usage_error(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "same.yaml").write_text(SMALL, encoding="utf-8")
+    result = run_forecast("run", "a/same.yaml", "b/same.yaml", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "would both write" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_output_folder_is_reported_before_sampling(tmp_path):
+    (tmp_path / "small.yaml").write_text(SMALL, encoding="utf-8")
+    (tmp_path / "afile").write_text("", encoding="utf-8")
+    result = run_forecast("run", "small.yaml", "--out", "afile/sub", cwd=tmp_path)
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: cannot create the output folder afile/sub")
+    assert "internal error" not in result.stderr

@@ -10,6 +10,7 @@ import json
 import pathlib
 from collections.abc import Mapping
 
+from forecast.errors import RunError
 from forecast.report.html import PAPER_SIZES, render_report
 from forecast.report.index import write_index
 
@@ -19,7 +20,7 @@ FORMATS = frozenset({"html", "pdf"})
 SUMMARY_FORMAT = 1
 
 
-class ReportError(Exception):
+class ReportError(RunError):
     """A run folder the report cannot be made from; the message says which file and why."""
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from xml.etree import ElementTree
@@ -818,7 +819,11 @@ def to_svg(fig: Figure, *, prefix: str) -> str:
     ElementTree re-escapes all text, so user text stays text.
     """
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    with warnings.catch_warnings():
+        # With fonttype "none" the glyphs are the browser's and the PDF's to draw; matplotlib's
+        # complaint that its own font lacks one (an emoji in a label) does not apply.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = buffer.getvalue()
     referenced = set(_REFERENCE.findall(svg))
     root = ElementTree.fromstring(svg)

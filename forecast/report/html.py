@@ -36,8 +36,9 @@ PAPER_SIZES = {"a4": "A4", "letter": "letter"}
 
 # Conventional thresholds (Vehtari et al. 2021): flag, in the appendix table, the parameters a
 # reader should look at first. Whether the run passed is the sampler's verdict (diagnostics.ok).
+# Used only for summaries written without their limits.
 RHAT_LIMIT = 1.01
-ESS_PER_CHAIN = 100
+ESS_LIMIT = 400
 
 
 @functools.cache
@@ -95,8 +96,8 @@ def build_report_context(
         "page_size": PAPER_SIZES[paper],
         "title": summary.get("title") or summary.get("scenario", "Scenario forecast"),
         "question": summary.get("question", ""),
-        "as_of": summary.get("as_of", ""),
-        "horizon": summary.get("horizon", ""),
+        "as_of": summary.get("as_of") or "",
+        "horizon": summary.get("horizon") or "",
         "created": describe_time(summary.get("created")),
         "created_iso": summary.get("created", ""),
         "warnings": compute_warnings(diagnostics),
@@ -227,6 +228,8 @@ def describe_data(data) -> str:
     if isinstance(data, Mapping):
         if set(data) == {"successes", "trials"}:
             return f"{format_count(data['successes'])} of {format_count(data['trials'])}"
+        if set(data) == {"counts"}:
+            return ", ".join(f"{name} {format_count(n)}" for name, n in data["counts"].items())
         return ", ".join(f"{key}: {value}" for key, value in data.items())
     return "" if data is None else str(data)
 
@@ -329,8 +332,8 @@ def compute_world_table(worlds, outcomes: Mapping) -> dict:
 
 def compute_diagnostics(diagnostics: Mapping) -> dict:
     """The appendix's convergence numbers, with parameters past the usual limits flagged."""
-    chains = diagnostics.get("chains") or 1
-    ess_limit = ESS_PER_CHAIN * chains
+    rhat_limit = diagnostics.get("rhat_limit", RHAT_LIMIT)
+    ess_limit = diagnostics.get("ess_limit", ESS_LIMIT)
     parameters = []
     for parameter in diagnostics.get("parameters", []):
         rhat, bulk, tail = (parameter.get(k) for k in ("rhat", "ess_bulk", "ess_tail"))
@@ -338,7 +341,7 @@ def compute_diagnostics(diagnostics: Mapping) -> dict:
             {
                 "name": parameter.get("name", ""),
                 "rhat": f"{rhat:.3f}" if rhat is not None else "n/a",
-                "rhat_flag": rhat is not None and rhat > RHAT_LIMIT,
+                "rhat_flag": rhat is not None and rhat > rhat_limit,
                 "ess_bulk": format_count(bulk),
                 "ess_bulk_flag": bulk is not None and bulk < ess_limit,
                 "ess_tail": format_count(tail),
@@ -357,7 +360,7 @@ def compute_diagnostics(diagnostics: Mapping) -> dict:
         "divergences": format_count(diagnostics.get("divergences")),
         "divergences_flag": bool(diagnostics.get("divergences")),
         "parameters": parameters,
-        "rhat_limit": RHAT_LIMIT,
+        "rhat_limit": rhat_limit,
         "ess_limit": format_count(ess_limit),
     }
 

@@ -44,7 +44,7 @@ def _describe_run(summary: Mapping) -> dict:
     return {
         "title": summary.get("title") or summary.get("scenario", ""),
         "question": summary.get("question", ""),
-        "as_of": summary.get("as_of", ""),
+        "as_of": summary.get("as_of") or "",
         "created": describe_time(summary.get("created")),
         "created_iso": summary.get("created", ""),
         "scenarios": [
