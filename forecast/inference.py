@@ -68,8 +68,8 @@ def sample(
 ) -> Sampled:
     """Sample the posterior with PyMC's NUTS and, with `with_prior`, the prior by forward draws.
 
-    PyMC's own NUTS is used rather than nutpie, which samples these small models faster but
-    compiles them through numba on every run, for longer than PyMC takes to sample them
+    PyMC's own NUTS is used rather than nutpie: nutpie samples these small models faster but
+    compiles them through numba on every run, and the totals come out alike
     (docs/run-output.md, "Sampling").
     """
     start = time.perf_counter()
