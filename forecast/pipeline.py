@@ -233,18 +233,13 @@ def redraw_reports(run_dir: Path, *, formats: set[str], paper: str) -> list[Path
         )
     from forecast.report import write_index, write_reports
 
+    # The run's own files are read in place; only the new reports go to a staging folder, to be
+    # moved in once both are complete.
     with _staging(run_dir.parent, run_dir.name) as staging:
-        for name in needed:
-            shutil.copy2(run_dir / name, staging / name)
-        try:
-            write_reports(staging, formats=formats, paper=paper)
-        except RunError as error:
-            raise RunError(str(error).replace(str(staging), str(run_dir))) from None
         written = []
-        for fmt in sorted(formats):
-            target = run_dir / f"report.{fmt}"
-            os.replace(staging / f"report.{fmt}", target)
-            written.append(target)
+        for report in write_reports(run_dir, formats=formats, paper=paper, into=staging):
+            os.replace(report, run_dir / report.name)
+            written.append(run_dir / report.name)
     if "html" in formats:
         write_index(run_dir.parent)
     return written

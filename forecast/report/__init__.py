@@ -71,11 +71,15 @@ def load_run(run_dir: pathlib.Path) -> tuple[dict, object, str]:
 
 
 def write_reports(
-    run_dir: pathlib.Path, *, formats: set[str], paper: str = "a4"
+    run_dir: pathlib.Path,
+    *,
+    formats: set[str],
+    paper: str = "a4",
+    into: pathlib.Path | None = None,
 ) -> list[pathlib.Path]:
     """Read run_dir/summary.json, run_dir/posterior.nc, run_dir/scenario.yaml; write report.html
-    and/or report.pdf into run_dir (formats ⊆ {"html","pdf"}); return the paths written. Figures
-    are drawn once and reused by both outputs.
+    and/or report.pdf into `into` (default run_dir; formats ⊆ {"html","pdf"}); return the paths
+    written. Figures are drawn once and reused by both outputs.
 
     Raises
     ------
@@ -94,6 +98,7 @@ def write_reports(
     if paper not in PAPER_SIZES:
         raise ValueError(f"unknown paper size {paper!r}; use one of: {', '.join(PAPER_SIZES)}")
     run_dir = pathlib.Path(run_dir)
+    into = run_dir if into is None else pathlib.Path(into)
     summary, posterior, scenario_text = load_run(run_dir)
 
     figures = draw_report_figures(summary, posterior)
@@ -101,11 +106,11 @@ def write_reports(
 
     written = []
     if "html" in formats:
-        path = run_dir / "report.html"
+        path = into / "report.html"
         path.write_text(page, encoding="utf-8")
         written.append(path)
     if "pdf" in formats:
         from forecast.report.pdf import write_pdf
 
-        written.append(write_pdf(page, run_dir / "report.pdf"))
+        written.append(write_pdf(page, into / "report.pdf"))
     return written
