@@ -15,7 +15,7 @@ import xarray as xr
 
 from forecast import probability
 from forecast.spec import Outcome, Scenario
-from forecast.spec.expressions import Expression, evaluate
+from forecast.spec.expressions import Expression, evaluate, outcomes_in
 
 EXACT_LIMIT = 4096
 WORLDS_PER_DRAW = 256
@@ -54,8 +54,6 @@ def scenario_probability(
     draws: Draws, expression: Expression, rng: np.random.Generator
 ) -> tuple[np.ndarray, str]:
     """P(expression) per draw, shaped (chain, draw), and the method: exact or simulated."""
-    from forecast.spec.expressions import outcomes_in
-
     scenario = draws.scenario
     names = sorted(outcomes_in(expression))
     involved = probability.closure(scenario, names)
