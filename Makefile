@@ -39,7 +39,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_vs_bare.py
+	$(BIN)/python benchmarks/engine_speed.py
 
 clean:
 	rm -rf $(VENV) reports/*/ reports/index.html .pytest_cache .hypothesis

@@ -1,6 +1,6 @@
 """The flagship model written by hand in PyMC, sampled with the same settings as `forecast run`.
 
-This is the baseline of benchmarks/run_vs_bare.py: what an analyst fluent in PyMC would write for
+This is the anchor of benchmarks/engine_speed.py: what an analyst fluent in PyMC would write for
 scenarios/singapore-summit-2018.yaml, and nothing else (no prior sampling, no summaries, no
 files). The structure is written out here; only the prior parameters are read from the file, so
 that an edited prior does not make the two models drift apart. `model()` is also used by the
@@ -43,8 +43,8 @@ def model() -> pm.Model:
         # full_shutdown: the summit row is pooled with its reference class; cases integrated out.
         a, b = beta_rows("full_shutdown")
         pooled, own = row("full_shutdown", summit_held=1), row("full_shutdown", summit_held=0)
-        mu = pm.Beta("reference_class_0_mean", a[pooled], b[pooled])
-        log_kappa = pm.Exponential("reference_class_0_log_concentration", 0.5)
+        mu = pm.Beta("reference_class.0.mean", a[pooled], b[pooled])
+        log_kappa = pm.Exponential("reference_class.0.log_concentration", 0.5)
         pm.Potential("cut", pt.switch(pt.gt(log_kappa, 20), -np.inf, 0.0))
         kappa = pt.exp(log_kappa)
         alpha, beta = mu * kappa, (1 - mu) * kappa
@@ -58,7 +58,7 @@ def model() -> pm.Model:
         )
         # The same non-centred coordinates as forecast's model, so that both samplers face the
         # same geometry and the comparison times the same work.
-        z = pm.Flat("reference_class_0_offset")
+        z = pm.Flat("reference_class.0.offset")
         scale = pt.sqrt(1 / alpha**2 + 1 / (alpha + 0.5) + 1 / beta**2 + 1 / (beta + 0.5))
         logit = pt.log(alpha + 0.5) - 1 / alpha - pt.log(beta + 0.5) + 1 / beta + z * scale
         log_p, log_q = -pt.softplus(-logit), -pt.softplus(logit)
@@ -70,7 +70,7 @@ def model() -> pm.Model:
             + pt.log(scale),
         )
         shutdown_if_summit = pt.sigmoid(logit)
-        shutdown_if_not = pm.Beta("full_shutdown_unpooled", a[[own]], b[[own]])[0]
+        shutdown_if_not = pm.Beta("full_shutdown.unpooled", a[[own]], b[[own]])[0]
 
         a, b = beta_rows("troop_drawdown")
         troops = pm.Beta("troop_drawdown", a, b)

@@ -239,11 +239,22 @@ def _formats(ctx, param, value: str) -> set[str]:
 @click.option(
     "--paper", type=click.Choice(["a4", "letter"]), default="a4", help="Page size of report.pdf."
 )
-@click.option("--quiet", is_flag=True, help="No progress bar and no messages but errors.")
+@click.option(
+    "--quiet",
+    is_flag=True,
+    help="No progress bar and no list of files written. Warnings are still printed: each says "
+    "why a result may not be trusted.",
+)
 @click.option(
     "--strict", is_flag=True, help="Exit with status 4 when the convergence diagnostics fail."
 )
-def run(files, out_dir, seed, draws, tune, chains, formats, paper, quiet, strict):
+@click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Sample in this process rather than in the local worker that keeps compiled models "
+    "between runs (as does FORECAST_NO_WORKER=1). The output is the same either way.",
+)
+def run(files, out_dir, seed, draws, tune, chains, formats, paper, quiet, strict, no_worker):
     """Sample each scenario's posterior and write its summary, draws and reports.
 
     Writes OUT/<stem>/summary.json, posterior.nc, scenario.yaml, report.html and report.pdf,
@@ -280,20 +291,31 @@ def run(files, out_dir, seed, draws, tune, chains, formats, paper, quiet, strict
         progress=not quiet and sys.stderr.isatty(),
         command=_command_line(),
     )
+    run_one, worker = run_scenario, None
+    if not no_worker:
+        from forecast.worker.client import Runner, disabled_by_environment
+
+        if not disabled_by_environment():
+            worker = Runner(in_process=run_scenario)
+            run_one = worker.run
     failed_diagnostics = False
-    for number, scenario in enumerate(scenarios):
-        result = run_scenario(scenario, Path(out_dir), options)
-        if not result.diagnostics_ok:
-            failed_diagnostics = True
-        for warning in result.warnings:
-            click.secho(f"warning: {scenario.source_file}: {warning}", fg="yellow", err=True)
-        if quiet:
-            continue
-        # The index first, once: a run's output then ends with the paths of its reports.
-        if number == 0 and "html" in formats:
-            click.echo(str(Path(out_dir) / "index.html"))
-        for path in result.written:
-            click.echo(str(path))
+    try:
+        for number, scenario in enumerate(scenarios):
+            result = run_one(scenario, Path(out_dir), options)
+            if not result.diagnostics_ok:
+                failed_diagnostics = True
+            for warning in result.warnings:
+                click.secho(f"warning: {scenario.source_file}: {warning}", fg="yellow", err=True)
+            if quiet:
+                continue
+            # The index first, once: a run's output then ends with the paths of its reports.
+            if number == 0 and "html" in formats:
+                click.echo(str(Path(out_dir) / "index.html"))
+            for path in result.written:
+                click.echo(str(path))
+    finally:
+        if worker is not None:
+            worker.close()
     if strict and failed_diagnostics:
         click.echo("error: convergence diagnostics failed (--strict)", err=True)
         sys.exit(EXIT_STRICT)
@@ -337,5 +359,88 @@ def _command_line() -> str:
     return shlex.join(words)
 
 
+@cli.group(cls=_Group)
+def cache():
+    """Show or empty the cache folder: the worker's socket and log, PyTensor's compiled code.
+
+    The folder is $FORECAST_CACHE_DIR, else $XDG_CACHE_HOME/forecast, else ~/.cache/forecast.
+    Everything in it is rebuilt when missing.
+
+    \b
+    Example:
+      forecast cache info
+      forecast cache clear
+    """
+
+
+@cache.command("info")
+def cache_info():
+    """Show the cache folder, its size, what it holds and whether a worker is running.
+
+    \b
+    Example:
+      forecast cache info
+    """
+    from forecast import cache_dir
+    from forecast.worker import client
+
+    root = cache_dir.location()
+    if not root.exists():
+        click.echo(f"cache: {root} (not created yet)")
+        return
+    found = cache_dir.entries(root)
+    click.echo(f"cache: {root}")
+    click.echo(f"size: {cache_dir.readable_size(sum(entry.size for entry in found))}")
+    for entry in found:
+        name = entry.name + ("/" if entry.is_dir else "")
+        what = cache_dir.WHAT.get(entry.name, "")
+        click.echo(f"  {name:<14} {cache_dir.readable_size(entry.size):>10}  {what}".rstrip())
+    folder = root / cache_dir.WORKER
+    problem = cache_dir.privacy_problem(root, folder) if folder.exists() else None
+    if problem:
+        click.echo(f"worker: not used, since {problem}")
+        return
+    hello = client.status()
+    if hello is None:
+        click.echo("worker: not running")
+        return
+    runs = hello.get("runs", 0)
+    click.echo(
+        f"worker: running, pid {hello.get('pid')}, since {hello.get('started')}, "
+        f"{runs} run{'s' if runs != 1 else ''}"
+    )
+    versions = hello.get("fingerprint") or {}
+    names = ("forecast", "python", "pymc", "pytensor", "nutpie", "numba")
+    click.echo("  " + ", ".join(f"{name} {versions.get(name)}" for name in names))
+
+
+@cache.command("clear")
+def cache_clear():
+    """Stop the worker and remove everything in the cache folder.
+
+    Symbolic links in the folder are removed, never followed; a folder that does not carry
+    forecast's CACHEDIR.TAG is left alone. The next run rebuilds what it needs.
+
+    \b
+    Example:
+      forecast cache clear
+    """
+    from forecast import cache_dir
+    from forecast.worker import client
+
+    root = cache_dir.location()
+    pid = client.stop()
+    if pid is not None:
+        click.echo(f"stopped the worker (pid {pid})")
+    removed = cache_dir.clear_cache(root)
+    size = cache_dir.readable_size(sum(entry.size for entry in removed))
+    items = f"{len(removed)} item{'s' if len(removed) != 1 else ''}"
+    click.echo(f"removed {items} ({size}) from {root}")
+
+
 def main() -> None:
+    from forecast import cache_dir
+
+    # Before anything imports PyTensor, which reads its settings once.
+    cache_dir.use_for_pytensor()
     cli(prog_name="forecast")

@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import pymc as pm
 import xarray as xr
 from arviz_stats.base import array_stats
 
-from forecast.model import build_model, sample_prior
+from forecast import compiled as compiled_models
+from forecast import model as scenario_model
+from forecast import variables
 from forecast.spec import Scenario
 
 RHAT_LIMIT = 1.01
@@ -22,9 +22,7 @@ ESS_LIMIT = 400
 # below 0.005 for any probability (sd <= 0.5, 0.5 / sqrt(10_000) = 0.005).
 PRIOR_DRAWS = 10_000
 PARTIAL_POOLING_TARGET_ACCEPT = 0.95
-# Parallel chains start from a fresh server process: forking this one, which already runs
-# numba's and the BLAS's threads, can deadlock the children.
-MP_CONTEXT = "forkserver"
+TARGET_ACCEPT = 0.85
 
 
 @dataclass(frozen=True)
@@ -42,6 +40,9 @@ class Sampled:
     tree: xr.DataTree
     seconds: float
     target_accept: float
+    compile_seconds: float = 0.0
+    reused: bool = False
+    sampler: str = "nutpie"
 
 
 def cores_for(settings: Settings) -> int:
@@ -55,7 +56,7 @@ def target_accept(scenario: Scenario) -> float:
     # (see model._pooled_rate); a smaller step removes the divergences it would otherwise cause.
     if any(r.pooling == "partial" for r in scenario.reference_classes):
         return PARTIAL_POOLING_TARGET_ACCEPT
-    return 0.85
+    return TARGET_ACCEPT
 
 
 def sample(
@@ -66,60 +67,76 @@ def sample(
     leave_out: frozenset[int] = frozenset(),
     with_prior: bool = True,
 ) -> Sampled:
-    """Sample the posterior with PyMC's NUTS and, with `with_prior`, the prior by forward draws.
+    """Sample the posterior with NUTS and, with `with_prior`, the prior by forward draws.
 
-    PyMC's own NUTS is used rather than nutpie: nutpie samples these small models faster but
-    compiles them through numba on every run, and the totals come out alike
-    (docs/run-output.md, "Sampling").
+    The model is compiled once per structure and process (`forecast.compiled`, which also picks
+    the sampler); this run's numbers, with the items of `leave_out` weighted 0, are swapped in.
     """
     start = time.perf_counter()
     accept = target_accept(scenario)
     with _quiet_pymc():
-        tree = pm.sample(
+        compiled, reused = compiled_models.compiled_for(
+            scenario, prior_draws=PRIOR_DRAWS, target_accept=accept
+        )
+        compile_seconds = time.perf_counter() - start
+        data = scenario_model.model_data(scenario, leave_out=leave_out)
+        tree = compiled.sample_posterior(
+            data,
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
             cores=cores_for(settings),
-            mp_ctx=MP_CONTEXT,
-            random_seed=settings.seed,
-            progressbar=progress,
-            nuts_sampler="pymc",
+            seed=settings.seed,
             target_accept=accept,
-            compute_convergence_checks=False,
-            model=build_model(scenario, leave_out=leave_out),
+            progress=progress,
         )
         if with_prior:
-            prior = sample_prior(scenario, PRIOR_DRAWS, settings.seed + 1)
+            values = compiled.sample_prior(data, settings.seed + 1)
+            prior = scenario_model.prior_dataset(scenario, values)
     if tree["posterior"].sizes["draw"] < settings.draws:
-        # PyMC answers Ctrl-C by returning the draws made so far; a short run must not replace
-        # a complete one.
+        # A sampler stopped by Ctrl-C may return the draws made so far; a short run must not
+        # replace a complete one.
         raise KeyboardInterrupt
-    groups = {name: tree[name].to_dataset() for name in ("posterior", "sample_stats")}
+    groups = {name: _plain(tree[name].to_dataset()) for name in ("posterior", "sample_stats")}
     if with_prior:
         groups["prior"] = prior
     result = xr.DataTree.from_dict(groups)
-    result.attrs.update(tree.attrs)
-    return Sampled(result, time.perf_counter() - start, accept)
+    seconds = time.perf_counter() - start
+    return Sampled(result, seconds, accept, compile_seconds, reused, compiled.sampler)
+
+
+def _plain(dataset: xr.Dataset) -> xr.Dataset:
+    """Drop the sampler's bookkeeping attributes, which hold times and differ on every run."""
+    return dataset.assign_attrs({})
 
 
 class _quiet_pymc:
-    """PyMC logs its progress and warns about divergences itself; this tool reports its own
-    diagnostics, once, in the analyst's terms."""
+    """Silence what this tool replaces, and nothing else.
+
+    PyMC narrates sampling at INFO level (which step method, how many chains) and logs its own
+    convergence warnings (divergences, R-hat, effective sample size) through
+    `pymc.stats.convergence`; `diagnose` reports those once, in the analyst's terms, with what to
+    do. Every other warning, PyMC's, PyTensor's or NumPy's, still reaches the user: it may be
+    the only sign of a numerical problem.
+    """
 
     def __enter__(self):
         self.logger = logging.getLogger("pymc")
         self.level = self.logger.level
-        self.logger.setLevel(logging.ERROR)
-        self.warnings = warnings.catch_warnings()
-        self.warnings.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        warnings.simplefilter("ignore", FutureWarning)
+        self.logger.setLevel(logging.WARNING)
+        self.convergence = logging.getLogger("pymc.stats.convergence")
+        self.convergence.addFilter(_replaced_by_diagnostics)
+        return self
 
     def __exit__(self, *exc):
-        self.warnings.__exit__(*exc)
+        self.convergence.removeFilter(_replaced_by_diagnostics)
         self.logger.setLevel(self.level)
         return False
+
+
+def _replaced_by_diagnostics(record: logging.LogRecord) -> bool:
+    """Keep errors; drop the sampler's convergence warnings, which `diagnose` reports."""
+    return record.levelno >= logging.ERROR
 
 
 def parameter_elements(dataset: xr.Dataset):
@@ -142,8 +159,8 @@ def diagnose(tree: xr.DataTree) -> dict:
     chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
     parameters = []
     for name, values in parameter_elements(posterior):
-        if name.endswith("_offset"):
-            continue  # a sampling coordinate (model._pooled_rate), not a quantity of interest
+        if variables.is_sampling_coordinate(name):
+            continue  # model._pooled_rate's coordinate, not a quantity of interest
         parameters.append(
             {
                 "name": name,

@@ -3,27 +3,36 @@
 Parameters, named so that `posterior.nc` reads in the analyst's words:
 
 - a binary outcome without parents: `<outcome>`, its probability;
-- a binary outcome with parents: `<outcome>` with dimension `<outcome>_row`, one probability per
+- a binary outcome with parents: `<outcome>` with dimension `<outcome>.row`, one probability per
   condition row, labelled with the row keys as written in the file;
-- a categorical outcome: `<outcome>` with dimension `<outcome>_category` (and `<outcome>_row`
+- a categorical outcome: `<outcome>` with dimension `<outcome>.category` (and `<outcome>.row`
   first, when it has parents);
-- a partially pooled reference class k: `reference_class_<k>_mean` (the population mean mu) and
-  `reference_class_<k>_log_concentration` (log kappa).
+- a partially pooled reference class k: `reference_class.<k>.mean` (the population mean mu) and
+  `reference_class.<k>.log_concentration` (log kappa).
 
-Evidence enters as `pm.Potential` terms: weight times the Binomial or Multinomial log-likelihood,
-a power likelihood that for a Beta prior on a root outcome gives exactly
-Beta(a + w*s, b + w*(n - s)).
+Every name other than an outcome's contains a dot (`forecast.variables`), so none can clash with
+an outcome's. Evidence enters as `pm.Potential` terms: weight times the Binomial or Multinomial
+log-likelihood (`forecast.likelihood`), a power likelihood that for a Beta prior on a root
+outcome gives exactly Beta(a + w*s, b + w*(n - s)).
+
+Numbers are data, structure is code: every number of the file (prior parameters, evidence counts
+and weights, reference-class cases) enters as `pm.Data`, named by `model_data`, so that a
+compiled model depends only on `structure_key` and takes another file's numbers, or an evidence
+item left out (weight 0), without compiling again.
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
 
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from forecast import probability
-from forecast.spec import Evidence, Outcome, ReferenceClass, Scenario
+from forecast import likelihood, variables
+from forecast.spec import Outcome, Scenario
 
 # p(kappa) ∝ kappa^(-3/2) on kappa >= 1 (Gelman et al., BDA3 §5.3) is, for u = log kappa,
 # p(u) ∝ exp(-u / 2) on u >= 0: an Exponential with rate 1/2. Sampling u keeps NUTS in a space
@@ -34,98 +43,158 @@ LOG_CONCENTRATION_RATE = 0.5
 MAX_LOG_CONCENTRATION = 20.0
 
 
-def row_dim(outcome: Outcome) -> str:
-    return f"{outcome.name}_row"
+def structure(scenario: Scenario) -> dict:
+    """Everything a compiled model depends on, and nothing else: no number of the file."""
+    return {
+        "outcomes": [
+            {
+                "name": o.name,
+                "categories": list(o.categories),
+                "parents": list(o.parents),
+                "rows": [row.key for row in o.rows],
+                "row_of_combination": list(o.row_of_combination),
+            }
+            for o in scenario.outcomes
+        ],
+        "evidence": [
+            {"outcome": item.outcome, "row": item.row, "categorical": item.counts is not None}
+            for item in scenario.evidence
+        ],
+        "reference_classes": [
+            {"outcome": r.outcome, "row": r.row, "pooling": r.pooling, "cases": len(r.cases)}
+            for r in scenario.reference_classes
+        ],
+    }
 
 
-def category_dim(outcome: Outcome) -> str:
-    return f"{outcome.name}_category"
+def structure_key(scenario: Scenario, versions: dict | None = None) -> str:
+    """A hash of the structure (and of the versions that compile it, when given)."""
+    described = {"structure": structure(scenario), "versions": versions or {}}
+    text = json.dumps(described, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def reference_class_names(index: int) -> tuple[str, str]:
-    return f"reference_class_{index}_mean", f"reference_class_{index}_log_concentration"
+def model_data(scenario: Scenario, *, leave_out: frozenset[int] = frozenset()) -> dict:
+    """The value of every `pm.Data` of the model: the file's numbers, as float arrays.
 
-
-def coords(scenario: Scenario) -> dict[str, list[str]]:
-    result: dict[str, list[str]] = {}
+    An evidence item in `leave_out` gets weight 0: its term vanishes from the log density, and
+    the model is the one without it, compiled once.
+    """
+    data: dict[str, np.ndarray] = {}
     for outcome in scenario.outcomes:
-        if outcome.parents:
-            result[row_dim(outcome)] = [row.key for row in outcome.rows]
-        if not outcome.is_binary:
-            result[category_dim(outcome)] = list(outcome.categories)
-    return result
+        if outcome.is_binary:
+            data[variables.prior(outcome, "alpha")] = _floats(r.prior.alpha for r in outcome.rows)
+            data[variables.prior(outcome, "beta")] = _floats(r.prior.beta for r in outcome.rows)
+        else:
+            data[variables.prior(outcome, "concentration")] = np.array(
+                [r.prior.concentration for r in outcome.rows], dtype=float
+            )
+    for index, item in enumerate(scenario.evidence):
+        data[variables.evidence(index, "counts")] = likelihood.counts(item)
+        weight = 0.0 if index in leave_out else item.weight
+        data[variables.evidence(index, "weight")] = np.array(weight, dtype=float)
+    for index, reference in enumerate(scenario.reference_classes):
+        data[variables.reference_class(index, "successes")] = _floats(
+            case.successes for case in reference.cases
+        )
+        data[variables.reference_class(index, "trials")] = _floats(
+            case.trials for case in reference.cases
+        )
+    return data
 
 
-def build_model(
-    scenario: Scenario,
-    *,
-    prior: bool = False,
-    leave_out: frozenset[int] = frozenset(),
-    batch: int | None = None,
-) -> pm.Model:
-    """The PyMC model of a scenario.
+def _floats(values) -> np.ndarray:
+    return np.array(list(values), dtype=float)
+
+
+def initial_points(model: pm.Model) -> dict[str, np.ndarray]:
+    """Starting values that depend on the structure only (the sampler jitters them by its seed).
+
+    PyMC's default start is each distribution's central point, computed from the numbers; a
+    start that ignores them keeps a cached model's draws identical to a fresh one's.
+    """
+    points = {}
+    for variable in model.free_RVs:
+        shape = tuple(int(n) for n in variable.shape.eval())
+        if isinstance(variable.owner.op, pm.Dirichlet.rv_type):
+            points[variable.name] = np.full(shape, 1 / shape[-1])
+        elif isinstance(variable.owner.op, pm.Beta.rv_type):
+            points[variable.name] = np.full(shape, 0.5)
+        elif isinstance(variable.owner.op, pm.Exponential.rv_type):
+            points[variable.name] = np.full(shape, 1.0)
+        else:  # the offsets of pooled rates
+            points[variable.name] = np.zeros(shape)
+    return points
+
+
+def build_model(scenario: Scenario, *, prior: bool = False, batch: int | None = None) -> pm.Model:
+    """The PyMC model of a scenario, its numbers as `pm.Data` (`model_data`).
 
     With `prior`, the same parameters without any data (evidence, reference-class cases), in a
     form that PyMC can sample forwards; with `batch` as well, every parameter gets a leading
     dimension of that size, so that one forward draw gives `batch` independent prior draws.
-    `leave_out` drops evidence items by index.
     """
     shape = (batch,) if batch else ()
-    with pm.Model(coords=coords(scenario)) as model:
-        pooled = _build_reference_classes(scenario, prior=prior, batch=shape)
-        parameters = {o.name: _build_outcome(o, pooled, shape) for o in scenario.outcomes}
+    with pm.Model(coords=variables.coords(scenario)) as model:
+        data = {name: pm.Data(name, value) for name, value in model_data(scenario).items()}
+        pooled = _build_reference_classes(scenario, data, prior=prior, batch=shape)
+        parameters = {o.name: _build_outcome(o, data, pooled, shape) for o in scenario.outcomes}
         if prior:
             return model
         for index, item in enumerate(scenario.evidence):
-            if index not in leave_out:
-                _build_evidence(scenario, index, item, parameters)
+            target = likelihood.target(scenario, item, _rows(parameters), batch=0)
+            loglik = likelihood.log_likelihood(
+                data[variables.evidence(index, "counts")],
+                data[variables.evidence(index, "weight")],
+                target,
+                binary=scenario.outcome(item.outcome).is_binary,
+            )
+            pm.Potential(variables.evidence(index), loglik)
         for index, reference in enumerate(scenario.reference_classes):
             if reference.pooling == "complete":
-                _build_complete_pooling(scenario, index, reference, parameters)
+                _build_complete_pooling(scenario, index, reference, data, parameters)
     return model
 
 
-def sample_prior(scenario: Scenario, draws: int, seed: int) -> xr.Dataset:
-    """`draws` independent forward draws of the prior, as a Dataset shaped like a posterior's.
-
-    One call of a batched model rather than PyMC's draw-by-draw `sample_prior_predictive`: the
-    same distributions, a hundred times fewer function calls.
-    """
-    model = build_model(scenario, prior=True, batch=draws)
-    names = [o.name for o in scenario.outcomes]
+def prior_variables(scenario: Scenario) -> dict[str, tuple[str, ...]]:
+    """The variables a prior draw holds, with their dimensions after chain and draw."""
+    dims = {o.name: variables.dims(o) for o in scenario.outcomes}
     for index, reference in enumerate(scenario.reference_classes):
         if reference.pooling == "partial":
-            names.extend(reference_class_names(index))
-    values = pm.draw([model[name] for name in names], random_seed=seed)
-    labels = coords(scenario)
-    outcome_names = {o.name for o in scenario.outcomes}
-    variables = {}
-    for name, value in zip(names, values, strict=True):
-        dims = ["chain", "draw"]
-        if name in outcome_names:
-            outcome = scenario.outcome(name)
-            if outcome.parents:
-                dims.append(row_dim(outcome))
-            if not outcome.is_binary:
-                dims.append(category_dim(outcome))
-        variables[name] = (dims, np.asarray(value)[np.newaxis])
-    return xr.Dataset(variables, coords={"chain": [0], "draw": np.arange(draws), **labels})
+            for part in ("mean", "log_concentration"):
+                dims[variables.reference_class(index, part)] = ()
+    return dims
+
+
+def prior_dataset(scenario: Scenario, values: list[np.ndarray]) -> xr.Dataset:
+    """Forward draws of `prior_variables`, as a Dataset shaped like a posterior's."""
+    dims = prior_variables(scenario)
+    data = {
+        name: (("chain", "draw", *dims[name]), np.asarray(value)[np.newaxis])
+        for name, value in zip(dims, values, strict=True)
+    }
+    draws = np.asarray(values[0]).shape[0]
+    return xr.Dataset(
+        data, coords={"chain": [0], "draw": np.arange(draws), **variables.coords(scenario)}
+    )
 
 
 def _build_reference_classes(
-    scenario: Scenario, *, prior: bool, batch: tuple[int, ...] = ()
+    scenario: Scenario, data: dict, *, prior: bool, batch: tuple[int, ...] = ()
 ) -> dict[tuple[str, int], object]:
     """The probability of each partially pooled outcome row, drawn from its population Beta."""
     pooled = {}
     for index, reference in enumerate(scenario.reference_classes):
-        outcome = scenario.outcome(reference.outcome)
-        row_prior = outcome.rows[reference.row].prior
-        successes = np.array([case.successes for case in reference.cases])
-        trials = np.array([case.trials for case in reference.cases])
         if reference.pooling == "complete":
             continue  # added to the row's likelihood below, as pooled evidence
-        mean_name, log_kappa_name = reference_class_names(index)
-        mean = pm.Beta(mean_name, alpha=row_prior.alpha, beta=row_prior.beta, shape=batch)
+        outcome = scenario.outcome(reference.outcome)
+        mean = pm.Beta(
+            variables.reference_class(index, "mean"),
+            alpha=data[variables.prior(outcome, "alpha")][reference.row],
+            beta=data[variables.prior(outcome, "beta")][reference.row],
+            shape=batch,
+        )
+        log_kappa_name = variables.reference_class(index, "log_concentration")
         if prior:
             log_kappa = pm.Truncated(
                 log_kappa_name,
@@ -138,20 +207,22 @@ def _build_reference_classes(
             # samples it far better than the interval transform of a truncated distribution.
             log_kappa = pm.Exponential(log_kappa_name, lam=LOG_CONCENTRATION_RATE)
             pm.Potential(
-                f"{log_kappa_name}_cut",
+                variables.reference_class(index, "cut"),
                 pt.switch(pt.gt(log_kappa, MAX_LOG_CONCENTRATION), -np.inf, 0.0),
             )
         kappa = pt.exp(log_kappa)
         alpha, beta = mean * kappa, (1 - mean) * kappa
         if prior:
             pooled[(outcome.name, reference.row)] = pm.Beta(
-                f"reference_class_{index}_target", alpha=alpha, beta=beta, shape=batch
+                variables.reference_class(index, "target"), alpha=alpha, beta=beta, shape=batch
             )
             continue
         # The cases' own rates are integrated out: their counts are Beta-Binomial given (mu,
         # kappa). Each case's pooled rate is recovered from the draws in the summary.
+        successes = data[variables.reference_class(index, "successes")]
+        trials = data[variables.reference_class(index, "trials")]
         pm.Potential(
-            f"reference_class_{index}_cases",
+            variables.reference_class(index, "cases"),
             pm.logp(pm.BetaBinomial.dist(n=trials, alpha=alpha, beta=beta), successes).sum(),
         )
         pooled[(outcome.name, reference.row)] = _pooled_rate(index, alpha, beta)
@@ -167,7 +238,7 @@ def _pooled_rate(index: int, alpha, beta):
     The density of z is Beta(p | alpha, beta) times the Jacobian dp/dz, so the model is exactly
     the same; only the coordinates change.
     """
-    offset = pm.Flat(f"reference_class_{index}_offset")
+    offset = pm.Flat(variables.reference_class(index, "offset"))
     # About the mean and sd of logit(p) under Beta(alpha, beta), digamma(a) - digamma(b) and
     # sqrt(trigamma(a) + trigamma(b)), through elementary approximations within 2% of them for
     # every a, b > 0: PyTensor's polygamma gradients run in Python, many times slower.
@@ -177,7 +248,7 @@ def _pooled_rate(index: int, alpha, beta):
     log_p, log_q = -pt.softplus(-logit), -pt.softplus(logit)
     log_beta_fn = pt.gammaln(alpha) + pt.gammaln(beta) - pt.gammaln(alpha + beta)
     pm.Potential(
-        f"reference_class_{index}_offset_density",
+        variables.reference_class(index, "offset_density"),
         alpha * log_p + beta * log_q - log_beta_fn + pt.log(scale),
     )
     return pt.sigmoid(logit)
@@ -191,7 +262,7 @@ def _trigamma(x):
     return 1 / x**2 + 1 / (x + 0.5)
 
 
-def _build_outcome(outcome: Outcome, pooled: dict, batch: tuple[int, ...] = ()) -> object:
+def _build_outcome(outcome: Outcome, data: dict, pooled: dict, batch: tuple[int, ...] = ()):
     """The outcome's row probabilities; with `batch`, named by shape instead of dims."""
 
     def labelled(*dims):
@@ -199,20 +270,22 @@ def _build_outcome(outcome: Outcome, pooled: dict, batch: tuple[int, ...] = ()) 
             return {"shape": (*batch, *(len(coords_of[d]) for d in dims))}
         return {"dims": dims} if dims else {}
 
-    coords_of = {row_dim(outcome): outcome.rows, category_dim(outcome): outcome.categories}
+    coords_of = {
+        variables.row_dim(outcome): outcome.rows,
+        variables.category_dim(outcome): outcome.categories,
+    }
+    dims = variables.dims(outcome)
     if not outcome.is_binary:
-        concentration = np.array([row.prior.concentration for row in outcome.rows])
-        if outcome.parents:
-            dims = (row_dim(outcome), category_dim(outcome))
-            return pm.Dirichlet(outcome.name, a=concentration, **labelled(*dims))
-        return pm.Dirichlet(outcome.name, a=concentration[0], **labelled(category_dim(outcome)))
+        concentration = data[variables.prior(outcome, "concentration")]
+        if not outcome.parents:
+            concentration = concentration[0]
+        return pm.Dirichlet(outcome.name, a=concentration, **labelled(*dims))
     pooled_rows = [row for row in range(len(outcome.rows)) if (outcome.name, row) in pooled]
-    alpha = np.array([row.prior.alpha for row in outcome.rows])
-    beta = np.array([row.prior.beta for row in outcome.rows])
-    row_dims = (row_dim(outcome),) if outcome.parents else ()
+    alpha = data[variables.prior(outcome, "alpha")]
+    beta = data[variables.prior(outcome, "beta")]
     if not pooled_rows:
         if outcome.parents:
-            return pm.Beta(outcome.name, alpha=alpha, beta=beta, **labelled(*row_dims))
+            return pm.Beta(outcome.name, alpha=alpha, beta=beta, **labelled(*dims))
         return pm.Beta(outcome.name, alpha=alpha[0], beta=beta[0], **labelled())
     # A pooled row's probability comes from its reference class; the other rows keep their own
     # Beta priors, and the outcome's variable joins them in row order.
@@ -220,7 +293,7 @@ def _build_outcome(outcome: Outcome, pooled: dict, batch: tuple[int, ...] = ()) 
     rows = [None] * len(outcome.rows)
     if own_rows:
         own = pm.Beta(
-            f"{outcome.name}_unpooled",
+            f"{outcome.name}.unpooled",
             alpha=alpha[own_rows],
             beta=beta[own_rows],
             shape=(*batch, len(own_rows)),
@@ -230,63 +303,27 @@ def _build_outcome(outcome: Outcome, pooled: dict, batch: tuple[int, ...] = ()) 
     for row in pooled_rows:
         rows[row] = pooled[(outcome.name, row)]
     if outcome.parents:
-        return pm.Deterministic(
-            outcome.name, pt.stack(rows, axis=-1), dims=None if batch else row_dims
-        )
+        return pm.Deterministic(outcome.name, pt.stack(rows, axis=-1), dims=None if batch else dims)
     return pm.Deterministic(outcome.name, rows[0])
 
 
-def _build_evidence(scenario: Scenario, index: int, item: Evidence, parameters: dict) -> None:
-    outcome = scenario.outcome(item.outcome)
-    target = evidence_target(scenario, item, _symbolic_rows(parameters))
-    if outcome.is_binary:
-        loglik = pm.logp(pm.Binomial.dist(n=item.trials, p=target), item.successes)
-    else:
-        counts = np.array(item.counts)
-        loglik = pm.logp(pm.Multinomial.dist(n=counts.sum(), p=target), counts)
-    pm.Potential(f"evidence_{index}", item.weight * loglik)
-
-
-def _build_complete_pooling(scenario, index, reference, parameters) -> None:
+def _build_complete_pooling(scenario, index, reference, data, parameters) -> None:
     """Complete pooling treats the cases as one sample from the outcome row's own probability."""
     outcome = scenario.outcome(reference.outcome)
-    target = _symbolic_rows(parameters)(outcome, reference.row, 1)
-    successes = sum(case.successes for case in reference.cases)
-    trials = sum(case.trials for case in reference.cases)
-    pm.Potential(
-        f"reference_class_{index}_cases",
-        pm.logp(pm.Binomial.dist(n=trials, p=target), successes),
+    p = _rows(parameters)(outcome)[reference.row]
+    successes = data[variables.reference_class(index, "successes")].sum()
+    trials = data[variables.reference_class(index, "trials")].sum()
+    loglik = likelihood.log_likelihood(
+        pt.stack([successes, trials - successes]), 1.0, p, binary=True
     )
+    pm.Potential(variables.reference_class(index, "cases"), loglik)
 
 
-def _symbolic_rows(parameters: dict):
-    """row_probability over the model's tensors, for `probability.joint`."""
+def _rows(parameters: dict):
+    """Each outcome's row probabilities with a row axis, also for a root (one row)."""
 
-    def row_probability(outcome: Outcome, row: int, value: int):
+    def rows(outcome: Outcome):
         variable = parameters[outcome.name]
-        chosen = variable[row] if outcome.parents else variable
-        if outcome.is_binary:
-            return chosen if value else 1 - chosen
-        return chosen[value]
+        return variable if outcome.parents else variable[None]
 
-    return row_probability
-
-
-def evidence_target(scenario: Scenario, item: Evidence | ReferenceClass, row_probability):
-    """The probability (binary) or probability vector (categorical) an evidence item bears on."""
-    outcome = scenario.outcome(item.outcome)
-    if item.row is not None or not outcome.parents:
-        row = item.row or 0
-        if outcome.is_binary:
-            return row_probability(outcome, row, 1)
-        return _stack([row_probability(outcome, row, v) for v in range(outcome.cardinality)])
-    table = probability.joint(scenario, [outcome.name], row_probability)
-    if outcome.is_binary:
-        return table[(1,)]
-    return _stack([table[(v,)] for v in range(outcome.cardinality)])
-
-
-def _stack(values):
-    if isinstance(values[0], pt.TensorVariable):
-        return pt.stack(values)
-    return np.stack(values, axis=-1)
+    return rows

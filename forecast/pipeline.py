@@ -12,12 +12,13 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from forecast import __version__
+from forecast import SUMMARY_FORMAT, __version__
 from forecast.errors import RunError
 from forecast.spec import Scenario
 
@@ -42,6 +43,9 @@ class RunOptions:
     paper: str = "a4"
     progress: bool = False
     command: str = "forecast run"
+    # Asked just before the folder is swapped in: True means the caller has gone (a worker's
+    # client pressed Ctrl-C), and the run stops as if interrupted, leaving the old folder.
+    cancelled: Callable[[], bool] | None = None
 
 
 @dataclass
@@ -83,7 +87,7 @@ def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, obje
     diagnostics = inference.diagnose(tree)
     refit_warnings: list[str] = []
     summary = {
-        "format": 1,
+        "format": SUMMARY_FORMAT,
         "scenario": Path(scenario.source_file).stem,
         "title": scenario.title,
         "question": scenario.question,
@@ -96,13 +100,15 @@ def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, obje
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": versions(),
         "sampler": {
-            "name": "PyMC NUTS",
+            "name": {"nutpie": "nutpie NUTS", "pymc": "PyMC NUTS"}[sampled.sampler],
             "chains": settings.chains,
             "draws": settings.draws,
             "tune": settings.tune,
             "target_accept": sampled.target_accept,
             "prior_draws": inference.PRIOR_DRAWS,
             "seconds": round(sampled.seconds, 2),
+            "compile_seconds": round(sampled.compile_seconds, 2),
+            "compiled_model_reused": sampled.reused,
         },
         "outcomes": summarize.summarize_outcomes(scenario, posterior, prior),
         "scenarios": summarize.summarize_scenarios(scenario, posterior, prior, rng),
@@ -153,19 +159,18 @@ def _evidence(scenario, posterior, settings, refit_warnings: list[str]) -> list[
                 f"sampled again without this item ({REFIT_CHAINS} chains of {REFIT_DRAWS} "
                 f"draws): importance weights were unstable (PSIS k-hat {khat:.2f})"
             )
+        outcome = scenario.outcome(item.outcome)
         data = (
             {"successes": item.successes, "trials": item.trials}
             if item.counts is None
-            else {
-                "counts": dict(
-                    zip(scenario.outcome(item.outcome).categories, item.counts, strict=True)
-                )
-            }
+            else {"counts": dict(zip(outcome.categories, item.counts, strict=True))}
         )
         result.append(
             {
                 "outcome": item.outcome,
                 "when": item.when,
+                "row": outcome.rows[item.row].key if item.row is not None else None,
+                "given": outcome.row_given(item.row) if item.row is not None else None,
                 "source": item.source,
                 "weight": item.weight,
                 "data": data,
@@ -211,6 +216,8 @@ def run_scenario(scenario: Scenario, out_dir: Path, options: RunOptions) -> RunR
             from forecast.report import write_reports
 
             write_reports(staging, formats=report_formats, paper=options.paper)
+        if options.cancelled is not None and options.cancelled():
+            raise KeyboardInterrupt
         _swap_in(staging, final)
     written = [final / "summary.json", final / "posterior.nc"]
     written += [final / f"report.{f}" for f in ("html", "pdf") if f in options.formats]

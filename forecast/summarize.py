@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from arviz_stats.base import array_stats
-from scipy import stats as sps
-from scipy.special import gammaln
 
-from forecast import model as model_names
+from forecast import likelihood, variables
 from forecast.spec import Scenario
 from forecast.worlds import Draws, scenario_probability
 
@@ -51,6 +49,7 @@ def hdi(flat: np.ndarray, prob: float) -> list[float]:
 
 
 def summarize_outcomes(scenario: Scenario, posterior: Draws, prior: Draws) -> dict:
+    """Each outcome's overall probabilities and, with parents, each condition row's."""
     result = {}
     for outcome in scenario.outcomes:
         entry: dict = {
@@ -64,37 +63,44 @@ def summarize_outcomes(scenario: Scenario, posterior: Draws, prior: Draws) -> di
         if outcome.is_binary:
             entry["prior"] = describe(pri[1], independent=True)
             entry["posterior"] = describe(post[1])
-            if outcome.parents:
-                entry["rows"] = {
-                    row.key: {
-                        "prior": describe(prior.rows[outcome.name][:, :, r], independent=True),
-                        "posterior": describe(posterior.rows[outcome.name][:, :, r]),
-                    }
-                    for r, row in enumerate(outcome.rows)
-                }
         else:
             entry["categories"] = {
                 category: {
+                    "label": outcome.category_label(value),
                     "prior": describe(pri[value], independent=True),
                     "posterior": describe(post[value]),
                 }
                 for value, category in enumerate(outcome.categories)
             }
-            if outcome.parents:
-                entry["rows"] = {
-                    row.key: {
-                        category: {
-                            "prior": describe(
-                                prior.rows[outcome.name][:, :, r, value], independent=True
-                            ),
-                            "posterior": describe(posterior.rows[outcome.name][:, :, r, value]),
-                        }
-                        for value, category in enumerate(outcome.categories)
-                    }
-                    for r, row in enumerate(outcome.rows)
-                }
+        if outcome.parents:
+            entry["rows"] = [
+                _row(outcome, index, posterior, prior) for index in range(len(outcome.rows))
+            ]
         result[outcome.name] = entry
     return result
+
+
+def _row(outcome, index: int, posterior: Draws, prior: Draws) -> dict:
+    """A condition row: its key as written, the parent values it covers, its probabilities."""
+    entry = {
+        "key": outcome.rows[index].key,
+        "given": outcome.row_given(index),
+        "combinations": outcome.row_combinations(index),
+    }
+    post = posterior.rows[outcome.name][:, :, index]
+    pri = prior.rows[outcome.name][:, :, index]
+    if outcome.is_binary:
+        entry["prior"] = describe(pri, independent=True)
+        entry["posterior"] = describe(post)
+    else:
+        entry["categories"] = {
+            category: {
+                "prior": describe(pri[..., value], independent=True),
+                "posterior": describe(post[..., value]),
+            }
+            for value, category in enumerate(outcome.categories)
+        }
+    return entry
 
 
 def summarize_scenarios(
@@ -118,21 +124,17 @@ def summarize_scenarios(
 def evidence_loglik(scenario: Scenario, index: int, draws: Draws) -> np.ndarray:
     """The weighted log-likelihood of evidence item `index` at each draw, shaped (chain, draw)."""
     item = scenario.evidence[index]
-    target = model_names.evidence_target(scenario, item, draws.row_probability)
-    if item.counts is None:
-        loglik = sps.binom.logpmf(item.successes, item.trials, target)
-    else:
-        counts = np.array(item.counts)
-        # Multinomial log-pmf by hand: scipy's multinomial does not broadcast over draws.
-        log_p = np.log(np.clip(target, 1e-300, 1))
-        coefficient = gammaln(counts.sum() + 1) - gammaln(counts + 1).sum()
-        loglik = np.sum(counts * log_p, axis=-1) + coefficient
-    return item.weight * loglik
+    return likelihood.log_likelihood(
+        likelihood.counts(item),
+        item.weight,
+        target_draws(scenario, index, draws),
+        binary=item.counts is None,
+    )
 
 
 def target_draws(scenario: Scenario, index: int, draws: Draws) -> np.ndarray:
-    item = scenario.evidence[index]
-    return model_names.evidence_target(scenario, item, draws.row_probability)
+    """The probability an evidence item bears on, per draw: (chain, draw[, category])."""
+    return likelihood.target(scenario, scenario.evidence[index], draws.rows_of, batch=2)
 
 
 def describe_target(scenario: Scenario, index: int, values: np.ndarray, **kwargs) -> dict:
@@ -216,15 +218,17 @@ def summarize_reference_classes(
         entry = {
             "outcome": reference.outcome,
             "when": reference.when,
+            "row": outcome.rows[reference.row].key if outcome.parents else None,
+            "given": outcome.row_given(reference.row) if outcome.parents else None,
             "pooling": reference.pooling,
             "source": reference.source,
             "target": describe(target),
         }
         cases = []
         if reference.pooling == "partial":
-            mean_name, log_kappa_name = model_names.reference_class_names(index)
-            mean = posterior_dataset[mean_name].values
-            kappa = np.exp(posterior_dataset[log_kappa_name].values)
+            mean = posterior_dataset[variables.reference_class(index, "mean")].values
+            log_kappa = posterior_dataset[variables.reference_class(index, "log_concentration")]
+            kappa = np.exp(log_kappa.values)
             entry["class_mean"] = describe(mean)
             entry["concentration"] = describe(kappa)
             for case in reference.cases:

@@ -2,10 +2,11 @@
 
 A world is one combination of every outcome's value. Given one draw of the parameters, the
 probability of a scenario is the total probability of the worlds where it holds. Where the
-outcomes a scenario involves (with their ancestors) have few enough combinations, that sum is
-computed exactly for every draw, so the spread across draws is uncertainty about the parameters
-alone. Otherwise worlds are simulated, WORLDS_PER_DRAW per draw, and the simulation noise is part
-of the Monte Carlo standard error reported beside the probability.
+outcomes a scenario names have few enough combinations (their ancestors are summed out by
+variable elimination, `forecast.probability`), that sum is computed exactly for every draw, so
+the spread across draws is uncertainty about the parameters alone. Otherwise worlds are
+simulated, WORLDS_PER_DRAW per draw, and the simulation noise is part of the Monte Carlo standard
+error reported beside the probability.
 """
 
 from __future__ import annotations
@@ -38,16 +39,17 @@ class Draws:
         first = next(iter(self.rows.values()))
         self.shape = first.shape[:2]
 
-    def row_probability(self, outcome: Outcome, row: int, value: int) -> np.ndarray:
-        chosen = self.rows[outcome.name][:, :, row]
-        if outcome.is_binary:
-            return chosen if value else 1 - chosen
-        return chosen[..., value]
+    def rows_of(self, outcome: Outcome) -> np.ndarray:
+        return self.rows[outcome.name]
+
+    def joint(self, names: list[str]) -> np.ndarray:
+        """P(names take each combination of values) per draw, shaped (chain, draw, *values)."""
+        return probability.joint(self.scenario, names, self.rows_of, batch=2).table
 
     def marginal(self, outcome: Outcome) -> dict[int, np.ndarray]:
         """P(outcome takes each value) per draw, averaged over its parents."""
-        table = probability.joint(self.scenario, [outcome.name], self.row_probability)
-        return {value: table[(value,)] for value in range(outcome.cardinality)}
+        table = self.joint([outcome.name])
+        return {value: table[..., value] for value in range(outcome.cardinality)}
 
 
 def scenario_probability(
@@ -56,21 +58,22 @@ def scenario_probability(
     """P(expression) per draw, shaped (chain, draw), and the method: exact or simulated."""
     scenario = draws.scenario
     names = sorted(outcomes_in(expression))
-    involved = probability.closure(scenario, names)
-    if probability.combination_count(involved) <= EXACT_LIMIT:
-        table = probability.joint(scenario, names, draws.row_probability)
-        combos = np.array(list(table.keys()))
-        holds = evaluate(
-            expression,
-            {name: combos[:, i] for i, name in enumerate(names)},
-            scenario.categories,
-        )
-        total = np.zeros(draws.shape)
-        for combo, keep in zip(table, holds, strict=True):
-            if keep:
-                total = total + table[combo]
-        return total, "exact"
-    worlds = simulate(draws, involved, rng)
+    named = [scenario.outcome(name) for name in names]
+    if probability.combination_count(named) <= EXACT_LIMIT:
+        try:
+            table = draws.joint(names)
+        except probability.TooLarge:
+            pass
+        else:
+            combos = probability.value_combinations(scenario, names)
+            holds = evaluate(
+                expression,
+                {name: combos[:, i] for i, name in enumerate(names)},
+                scenario.categories,
+            )
+            flat = table.reshape(*draws.shape, -1)
+            return flat[..., np.asarray(holds, dtype=bool)].sum(axis=-1), "exact"
+    worlds = simulate(draws, probability.closure(scenario, names), rng)
     holds = evaluate(expression, worlds, scenario.categories)
     return holds.mean(axis=-1), "simulated"
 
@@ -80,10 +83,8 @@ def simulate(draws: Draws, outcomes: list[Outcome], rng: np.random.Generator) ->
     shape = (*draws.shape, WORLDS_PER_DRAW)
     values: dict[str, np.ndarray] = {}
     for outcome in outcomes:
-        position = np.zeros(shape, dtype=int)
-        for parent, cardinality in zip(outcome.parents, outcome.parent_cardinalities, strict=True):
-            position = position * cardinality + values[parent]
-        rows = np.asarray(outcome.row_of_combination)[position]
+        position = outcome.combination_index(tuple(values[p] for p in outcome.parents))
+        rows = np.broadcast_to(np.asarray(outcome.row_of_combination)[position], shape)
         table = draws.rows[outcome.name]  # (chain, draw, row[, category])
         uniform = rng.random(shape)
         if outcome.is_binary:
@@ -107,8 +108,8 @@ def top_worlds(posterior: Draws, prior: Draws, rng: np.random.Generator) -> list
     scenario = posterior.scenario
     names = [o.name for o in scenario.outcomes]
     if probability.combination_count(scenario.outcomes) <= EXACT_LIMIT:
-        post = {k: float(np.mean(v)) for k, v in _joint(posterior, names).items()}
-        pri = {k: float(np.mean(v)) for k, v in _joint(prior, names).items()}
+        post = _mean_joint(posterior, names)
+        pri = _mean_joint(prior, names)
     else:
         post = _frequencies(simulate(posterior, list(scenario.outcomes), rng), names)
         pri = _frequencies(simulate(prior, list(scenario.outcomes), rng), names)
@@ -125,8 +126,11 @@ def top_worlds(posterior: Draws, prior: Draws, rng: np.random.Generator) -> list
     return result
 
 
-def _joint(draws: Draws, names: list[str]) -> dict:
-    return probability.joint(draws.scenario, names, draws.row_probability)
+def _mean_joint(draws: Draws, names: list[str]) -> dict:
+    """The probability of every world, averaged over the draws."""
+    mean = draws.joint(names).reshape(*draws.shape, -1).mean(axis=(0, 1))
+    combos = probability.value_combinations(draws.scenario, names)
+    return {tuple(int(v) for v in combo): float(p) for combo, p in zip(combos, mean, strict=True)}
 
 
 def _frequencies(worlds: dict[str, np.ndarray], names: list[str]) -> dict:

@@ -1,12 +1,19 @@
-"""What several test files share: the repository root and the command line run as a user runs it."""
+"""What several test files share: the repository root, the command line run as a user runs it,
+and PDFs read back in Python (so that no PDF test needs a program outside the virtualenv)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from pypdf import PdfReader
+
 REPO = Path(__file__).resolve().parent.parent
+
+# Page sizes in PostScript points (1/72 inch), rounded to whole points as PDF viewers show them.
+PAPER_POINTS = {"a4": (595, 842), "letter": (612, 792)}
 
 
 def run_forecast(
@@ -20,3 +27,29 @@ def run_forecast(
         text=True,
         timeout=timeout,
     )
+
+
+@dataclass(frozen=True)
+class PdfPages:
+    """What the PDF tests look at: each page's text and size, and the document's title."""
+
+    texts: list[str]  # per page, whitespace collapsed
+    sizes: list[tuple[int, int]]  # per page, (width, height) in whole points
+    title: str | None
+
+    @property
+    def text(self) -> str:
+        """Every page's text, in order."""
+        return " ".join(self.texts)
+
+
+def read_pdf(path: Path) -> PdfPages:
+    """Read a PDF's pages (text and MediaBox) and its metadata title with pypdf."""
+    reader = PdfReader(path)
+    texts = [" ".join((page.extract_text() or "").split()) for page in reader.pages]
+    sizes = [
+        (round(float(page.mediabox.width)), round(float(page.mediabox.height)))
+        for page in reader.pages
+    ]
+    title = reader.metadata.title if reader.metadata is not None else None
+    return PdfPages(texts, sizes, title)

@@ -91,7 +91,7 @@ def test_top_level_help_lists_every_command():
         assert f"  {name} " in result.output
 
 
-def test_validate_does_not_import_pymc():
+def test_validate_does_not_import_pymc_numpy_or_scipy():
     code = (
         "import json, sys\n"
         "from forecast.cli import main\n"
@@ -100,7 +100,7 @@ def test_validate_does_not_import_pymc():
         "    main()\n"
         "except SystemExit as exit:\n"
         "    status = exit.code\n"
-        "heavy = ['pymc', 'pytensor', 'arviz', 'matplotlib', 'forecast.model']\n"
+        "heavy = ['pymc', 'pytensor', 'arviz', 'matplotlib', 'numpy', 'scipy', 'forecast.model']\n"
         "print(json.dumps({'status': status, 'loaded': [m for m in heavy if m in sys.modules]}))\n"
     )
     run = subprocess.run(

@@ -1,15 +1,15 @@
 """Tests of the report layer: report.html, report.pdf and index.html from a run folder.
 
-The fixture run in tests/data/run/ is made by tests/data/make_run_fixture.py (no sampling). The
-HTML is checked as parsed structure, then in a real headless Chromium spoken to over the
-DevTools protocol; the PDF is read back with poppler's pdfinfo and pdftotext.
+The run folder is the one the real pipeline writes for tests/data/report-fixture.yaml, sampled
+once per test session (`pipeline_run` in conftest.py). The HTML is checked as parsed structure,
+then in a real headless Chromium spoken to over the DevTools protocol; the PDF is read back with
+pypdf.
 """
 
 from __future__ import annotations
 
 import base64
 import fcntl
-import importlib.util
 import json
 import os
 import pathlib
@@ -23,20 +23,21 @@ from html.parser import HTMLParser
 from xml.etree import ElementTree
 
 import pytest
+from helpers import PAPER_POINTS, REPO, read_pdf, run_forecast
 
 from forecast.report import ReportError, write_index, write_reports
+from forecast.report.html import describe_time
 from forecast.report.wording import (
-    describe_condition,
+    category_label,
+    describe_row,
     format_interval,
     format_probability,
     format_shift,
+    parameter_label,
 )
 
-DATA = pathlib.Path(__file__).resolve().parent / "data"
-FIXTURE_RUN = DATA / "run"
 HOSTILE = "<script>alert(1)</script>"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-POPPLER = shutil.which("pdftotext") and shutil.which("pdfinfo")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -141,23 +142,17 @@ def external_references(document: Element) -> list[str]:
     return found
 
 
-def pdf_text(path: pathlib.Path) -> str:
-    """The PDF's text, whitespace collapsed."""
-    out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True)
-    return " ".join(out.stdout.split())
+@pytest.fixture(scope="session")
+def copy_run(pipeline_run):
+    """copy_run(folder, name="run"): a fresh copy of the pipeline's run folder as folder/name,
+    without any report in it, for a test to change."""
 
+    def copy(folder: pathlib.Path, name: str = "run") -> pathlib.Path:
+        run_dir = folder / name
+        shutil.copytree(pipeline_run, run_dir, ignore=shutil.ignore_patterns("report.*"))
+        return run_dir
 
-def pdf_info(path: pathlib.Path) -> dict[str, str]:
-    """pdfinfo's fields."""
-    out = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
-    return dict(line.split(":", 1) for line in out.stdout.splitlines() if ":" in line)
-
-
-def copy_run(tmp_path: pathlib.Path, name: str = "run") -> pathlib.Path:
-    """A fresh copy of the fixture run folder, without any report in it."""
-    run_dir = tmp_path / name
-    shutil.copytree(FIXTURE_RUN, run_dir, ignore=shutil.ignore_patterns("report.*"))
-    return run_dir
+    return copy
 
 
 def edit_summary(run_dir: pathlib.Path, edit) -> dict:
@@ -170,13 +165,13 @@ def edit_summary(run_dir: pathlib.Path, edit) -> dict:
 
 
 @pytest.fixture(scope="module")
-def summary() -> dict:
-    return json.loads((FIXTURE_RUN / "summary.json").read_text(encoding="utf-8"))
+def summary(pipeline_run) -> dict:
+    return json.loads((pipeline_run / "summary.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
-def report_run(tmp_path_factory) -> pathlib.Path:
-    """The fixture run with report.html and report.pdf (A4) written, shared by read-only tests."""
+def report_run(tmp_path_factory, copy_run) -> pathlib.Path:
+    """The pipeline's run with report.html and report.pdf (A4) written, for read-only tests."""
     run_dir = copy_run(tmp_path_factory.mktemp("report"))
     written = write_reports(run_dir, formats={"html", "pdf"})
     assert written == [run_dir / "report.html", run_dir / "report.pdf"]
@@ -191,6 +186,34 @@ def page(report_run) -> str:
 @pytest.fixture(scope="module")
 def document(page) -> Element:
     return parse_html(page)
+
+
+def test_report_scenario_validates():
+    result = run_forecast("validate", "tests/data/report-fixture.yaml", cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert "tests/data/report-fixture.yaml: ok" in result.stdout
+
+
+def test_report_scenario_has_every_part_the_report_shows():
+    from forecast.spec import load_scenario
+    from forecast.spec.scenario import OTHERWISE
+
+    scenario = load_scenario(REPO / "tests" / "data" / "report-fixture.yaml")
+    outcomes = scenario.outcomes
+    assert any(not o.parents and o.is_binary and o.description for o in outcomes)
+    assert any(o.is_binary and o.rows[-1].key == OTHERWISE for o in outcomes if o.parents)
+    assert any(
+        o.parents and label != name
+        for o in outcomes
+        for name, label in zip(o.categories, o.category_labels, strict=True)
+    )
+    assert any(e.when and e.source for e in scenario.evidence)
+    assert any(e.row is None and scenario.outcome(e.outcome).parents for e in scenario.evidence)
+    assert {r.pooling for r in scenario.reference_classes if r.source} == {"partial", "complete"}
+    assert len(scenario.scenarios) >= 3
+    assert HOSTILE in scenario.title
+    assert any(e.source and HOSTILE in e.source for e in scenario.evidence)
+    assert any("$" in o.label for o in outcomes)
 
 
 # ----------------------------------------------------------------------------- wording
@@ -222,14 +245,6 @@ def test_format_interval_and_shift():
     assert format_shift(0.5, 0.502) == "\u00b10 pp"
 
 
-def test_describe_condition_uses_labels_and_keeps_unknown_parts():
-    outcomes = {"a": {"label": "Talks start"}, "b": {"label": "Deal"}, "c": {"label": "Form"}}
-    assert describe_condition("a", outcomes) == "Talks start: yes"
-    assert describe_condition("a and not b", outcomes) == "Talks start: yes; Deal: no"
-    assert describe_condition("c == collapse", outcomes) == "Form: collapse"
-    assert describe_condition("x or y", outcomes) == "x or y"
-
-
 # ----------------------------------------------------------------------------- figures
 
 
@@ -237,7 +252,7 @@ def test_rank_plots_have_a_panel_per_element_and_catch_a_stuck_chain():
     import numpy as np
     import xarray as xr
 
-    from forecast.report.figures import compute_rank_plots
+    from forecast.report.figure_data import compute_rank_plots
 
     rng = np.random.default_rng(1)
     mixed = rng.normal(size=(4, 200, 2, 3))
@@ -245,23 +260,23 @@ def test_rank_plots_have_a_panel_per_element_and_catch_a_stuck_chain():
     stuck[0] -= 20  # chain 0 explored only the low end
     posterior = xr.Dataset(
         {
-            "deal": (("chain", "draw", "deal_row", "deal_category"), mixed),
+            "deal": (("chain", "draw", "deal.row", "deal.category"), mixed),
             "rate": (("chain", "draw"), stuck),
         },
-        coords={"deal_row": ["yes", "no"], "deal_category": ["a", "b", "c"]},
+        coords={"deal.row": ["talks", "otherwise"], "deal.category": ["a", "b", "c"]},
     )
-    plots = {
-        plot.title: plot for plot in compute_rank_plots(posterior, {"deal": {"label": "Deal"}})
-    }
+    categories = {name: {"label": name.upper()} for name in ("a", "b", "c")}
+    outcomes = {"deal": {"label": "Deal", "kind": "categorical", "categories": categories}}
+    plots = {plot.title: plot for plot in compute_rank_plots(posterior, outcomes)}
     assert set(plots) == {"Deal (deal)", "Single-valued parameters"}
     deal = plots["Deal (deal)"]
     assert [panel.label for panel in deal.panels] == [
-        "yes, a",
-        "yes, b",
-        "yes, c",
-        "no, a",
-        "no, b",
-        "no, c",
+        "talks, A",
+        "talks, B",
+        "talks, C",
+        "otherwise, A",
+        "otherwise, B",
+        "otherwise, C",
     ]
     for panel in deal.panels:
         assert panel.counts.shape == (4, 20)
@@ -274,16 +289,17 @@ def test_rank_plots_have_a_panel_per_element_and_catch_a_stuck_chain():
 
 
 def test_dependency_layout_columns_are_depths(summary):
-    from forecast.report.figures import compute_dependency_layout
+    from forecast.report.figure_data import compute_dependency_layout
 
-    layout = compute_dependency_layout(summary["outcomes"])
-    assert {name: column for name, (column, _) in layout.items()} == {
-        "summit_held": 0,
-        "deal_form": 0,
-        "full_shutdown": 1,
-        "troop_drawdown": 2,
-        "sanctions_eased": 2,
-    }
+    outcomes = summary["outcomes"]
+    layout = compute_dependency_layout(outcomes)
+
+    def depth_of(name):  # the longest path from an outcome without parents
+        return 1 + max((depth_of(p) for p in outcomes[name]["given"]), default=-1)
+
+    depth = {name: depth_of(name) for name in outcomes}
+    assert {name: column for name, (column, _) in layout.items()} == depth
+    assert len(set(depth.values())) > 1
     rows = {}
     for column, row in layout.values():
         rows.setdefault(column, []).append(row)
@@ -291,14 +307,14 @@ def test_dependency_layout_columns_are_depths(summary):
 
 
 def test_dependency_layout_survives_a_cycle():
-    from forecast.report.figures import compute_dependency_layout
+    from forecast.report.figure_data import compute_dependency_layout
 
     outcomes = {"a": {"given": ["b"]}, "b": {"given": ["a"]}, "c": {"given": []}}
     assert set(compute_dependency_layout(outcomes)) == {"a", "b", "c"}
 
 
 def test_arrow_bends_round_a_box_in_its_way_and_not_otherwise():
-    from forecast.report.figures import arrow_bend
+    from forecast.report.charts import arrow_bend
 
     box = (1.0, 0.4)
     assert arrow_bend((0.5, 1.0), (3.5, 1.0), [], box) == 0.0
@@ -308,7 +324,7 @@ def test_arrow_bends_round_a_box_in_its_way_and_not_otherwise():
 
 
 def test_wrap_label_breaks_at_spaces_then_underscores_and_caps_lines():
-    from forecast.report.figures import wrap_label
+    from forecast.report.canvas import wrap_label
 
     assert wrap_label("short", 2.0) == "short"
     assert wrap_label("full_shutdown_class_mean", 1.0) == "full_shutdown_\nclass_mean"
@@ -341,20 +357,31 @@ def test_every_outcome_appears_with_its_label_and_posterior_means(document, summ
     for name, outcome in summary["outcomes"].items():
         article = articles[name]
         assert article.find_all("h3")[0].text() == outcome["label"]
-        rows = {
-            row.find_all("th")[0].text(): row for row in article.find_all("tbody")[0].find_all("tr")
-        }
-        expected = {}
-        if "posterior" in outcome:
-            expected["Overall"] = outcome["posterior"]["mean"]
-        for category, stats in outcome.get("categories", {}).items():
-            expected[category] = stats["posterior"]["mean"]
-        for key, row in outcome.get("rows", {}).items():
-            expected[describe_condition(key, summary["outcomes"])] = row["posterior"]["mean"]
-        assert set(rows) == set(expected)
-        for label, mean in expected.items():
-            posterior_cell = rows[label].find_all("td", class_="posterior")[0]
-            assert posterior_cell.text() == format_probability(mean), (name, label)
+        # (heading the row is under, its label, its posterior mean), in table order.
+        shown, heading = [], None
+        for row in article.find_all("tbody")[0].find_all("tr"):
+            if "section" in row.attrs.get("class", "").split():
+                heading = row.text()
+                continue
+            posterior = row.find_all("td", class_="posterior")[0].text()
+            shown.append((heading, row.find_all("th")[0].text(), posterior))
+        outcomes = summary["outcomes"]
+        if outcome["kind"] == "binary":
+            expected = [(None, "Overall", outcome["posterior"])]
+            for row in outcome.get("rows", []):
+                expected.append((None, describe_row(row, name, outcomes), row["posterior"]))
+        else:
+            sections = [("Overall" if outcome["given"] else None, outcome["categories"])]
+            for row in outcome.get("rows", []):
+                sections.append((describe_row(row, name, outcomes), row["categories"]))
+            expected = [
+                (section, category_label(name, category, outcomes), stats["posterior"])
+                for section, categories in sections
+                for category, stats in categories.items()
+            ]
+        assert shown == [
+            (s, label, format_probability(stats["mean"])) for s, label, stats in expected
+        ], name
         assert article.find_all("svg"), f"{name} has no chart"
 
 
@@ -372,13 +399,23 @@ def test_sections_come_in_the_order_the_reader_needs(document):
     ]
 
 
-def test_evidence_reference_classes_worlds_and_provenance_are_shown(document, summary, page):
+def test_evidence_reference_classes_worlds_and_provenance_are_shown(
+    document, summary, page, pipeline_run
+):
     evidence_rows = document.find_all("table", class_="evidence")[0].find_all("tbody")[0]
-    for item, row in zip(summary["evidence"], evidence_rows.find_all("tr"), strict=True):
-        text = row.text()
-        assert item["source"] in text and item["method"] in text
-        assert format_probability(item["with"]["mean"]) in text
-        assert format_probability(item["without"]["mean"]) in text
+    rows = iter(evidence_rows.find_all("tr"))
+    for item in summary["evidence"]:
+        # One row per probability the item bears on: one, or one per category.
+        if summary["outcomes"][item["outcome"]]["kind"] == "binary":
+            pairs = [(item["with"], item["without"])]
+        else:
+            pairs = [(item["with"][c], item["without"][c]) for c in item["with"]]
+        texts = [next(rows).text() for _ in pairs]
+        assert (item["source"] or "") in texts[0] and item["method"] in texts[0]
+        for text, (with_item, without) in zip(texts, pairs, strict=True):
+            assert format_probability(with_item["mean"]) in text
+            assert format_probability(without["mean"]) in text
+    assert next(rows, None) is None
     cases = document.find_all("table", class_="cases")[0].text()
     for case in summary["reference_classes"][0]["cases"]:
         assert case["name"] in cases
@@ -394,13 +431,13 @@ def test_evidence_reference_classes_worlds_and_provenance_are_shown(document, su
         assert value in provenance
     for name, version in summary["versions"].items():
         assert f"{name} {version}" in provenance
-    scenario_text = (FIXTURE_RUN / "scenario.yaml").read_text(encoding="utf-8")
+    scenario_text = (pipeline_run / "scenario.yaml").read_text(encoding="utf-8")
     assert document.find_all("pre", class_="scenario-file")[0].text() == " ".join(
         scenario_text.split()
     )
     parameters = document.find_all("table", class_="parameters")[0].text()
     for parameter in summary["diagnostics"]["parameters"]:
-        assert parameter["name"] in parameters
+        assert parameter_label(parameter["name"]) in parameters
 
 
 def test_page_is_self_contained(document, page):
@@ -411,10 +448,10 @@ def test_page_is_self_contained(document, page):
     assert "@font-face" not in page
 
 
-def test_figures_are_inline_svg_with_unique_resolvable_ids(document, page):
+def test_figures_are_inline_svg_with_unique_resolvable_ids(document, page, summary):
     charts = document.find_all("svg")
     # headline, one per outcome, evidence, one per reference class, dependencies, rank plots
-    assert len(charts) >= 1 + 5 + 1 + 1 + 1 + 1
+    assert len(charts) >= 1 + len(summary["outcomes"]) + 1 + len(summary["reference_classes"]) + 2
     for chart in charts:
         assert "chart" in chart.attrs.get("class", "")
         assert chart.attrs.get("viewbox") or chart.attrs.get("viewBox")
@@ -436,7 +473,7 @@ def test_figures_are_labelled_with_outcome_labels(page, summary):
     assert "full_shutdown[" not in svg_text
 
 
-def test_warnings_are_shown_before_the_headline(tmp_path):
+def test_warnings_are_shown_before_the_headline(tmp_path, copy_run):
     run_dir = copy_run(tmp_path)
 
     def fail(summary):
@@ -454,7 +491,7 @@ def test_warnings_are_shown_before_the_headline(tmp_path):
     assert "12 divergent transitions after tuning" in order[0].text()
 
 
-def test_failed_check_without_words_still_warns(tmp_path):
+def test_failed_check_without_words_still_warns(tmp_path, copy_run):
     run_dir = copy_run(tmp_path)
     edit_summary(run_dir, lambda s: s["diagnostics"].update(ok=False, warnings=[]))
     write_reports(run_dir, formats={"html"})
@@ -463,7 +500,7 @@ def test_failed_check_without_words_still_warns(tmp_path):
     assert alert and "did not pass" in alert[0].text()
 
 
-def test_a_run_without_evidence_classes_or_worlds_still_reports(tmp_path):
+def test_a_run_without_evidence_classes_or_worlds_still_reports(tmp_path, copy_run):
     run_dir = copy_run(tmp_path)
 
     def strip(summary):
@@ -486,8 +523,11 @@ def test_no_warning_box_when_diagnostics_pass(document):
 
 
 @pytest.fixture(scope="module")
-def hostile_run(tmp_path_factory) -> pathlib.Path:
-    """The fixture with user text that would run, or be parsed as mathtext, if not escaped."""
+def hostile_run(tmp_path_factory, copy_run) -> pathlib.Path:
+    """The pipeline's run with user text that would run, or be parsed as mathtext, if not escaped.
+
+    The scenario file already carries some (its title, an evidence source, a label with `$`); the
+    summary is edited for more, and for text that no file can hold (scenario names, warnings)."""
     run_dir = copy_run(tmp_path_factory.mktemp("hostile"))
 
     def poison(summary):
@@ -520,9 +560,8 @@ def test_hostile_text_is_escaped_in_the_html(hostile_run):
     assert any("Costs exceed $5bn" in text for text in svg_text)
 
 
-@pytest.mark.skipif(not POPPLER, reason="poppler-utils (pdftotext, pdfinfo) is not installed")
 def test_hostile_text_is_literal_in_the_pdf(hostile_run):
-    text = pdf_text(hostile_run / "report.pdf")
+    text = read_pdf(hostile_run / "report.pdf").text
     assert HOSTILE in text
     assert "Costs exceed $5bn and $10bn" in text
 
@@ -530,29 +569,30 @@ def test_hostile_text_is_literal_in_the_pdf(hostile_run):
 # ----------------------------------------------------------------------------- PDF
 
 
-@pytest.mark.skipif(not POPPLER, reason="poppler-utils (pdftotext, pdfinfo) is not installed")
-@pytest.mark.parametrize(("paper", "size"), [("a4", "(A4)"), ("letter", "(letter)")])
-def test_pdf_pages_size_and_text(tmp_path, summary, paper, size):
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_pdf_pages_size_and_text(tmp_path, copy_run, summary, paper):
     run_dir = copy_run(tmp_path)
     assert write_reports(run_dir, formats={"pdf"}, paper=paper) == [run_dir / "report.pdf"]
     assert not (run_dir / "report.html").exists()
-    info = pdf_info(run_dir / "report.pdf")
-    assert int(info["Pages"]) >= 2
-    assert size in info["Page size"]
-    text = pdf_text(run_dir / "report.pdf")
+    pdf = read_pdf(run_dir / "report.pdf")
+    pages = len(pdf.sizes)
+    assert pages >= 2
+    assert set(pdf.sizes) == {PAPER_POINTS[paper]}
+    assert pdf.title.startswith(summary["title"])  # the HTML page's <title>
+    text = pdf.text
     assert summary["title"] in text
     for name, scenario in summary["scenarios"].items():
         assert name in text
         assert format_probability(scenario["posterior"]["mean"]) in text
     # The running title and page numbers are in the page margins.
-    assert f"Page 2 of {info['Pages'].strip()}" in text
+    assert f"Page 2 of {pages}" in pdf.texts[1]
     assert text.count(summary["title"]) >= 2
 
 
 # ----------------------------------------------------------------------------- the API
 
 
-def test_figures_are_drawn_once_for_both_outputs(tmp_path, monkeypatch):
+def test_figures_are_drawn_once_for_both_outputs(tmp_path, monkeypatch, copy_run):
     import forecast.report.figures as figures
 
     calls = []
@@ -565,7 +605,7 @@ def test_figures_are_drawn_once_for_both_outputs(tmp_path, monkeypatch):
     assert len(calls) == 1
 
 
-def test_unknown_format_or_paper_is_refused(tmp_path):
+def test_unknown_format_or_paper_is_refused(tmp_path, copy_run):
     run_dir = copy_run(tmp_path)
     with pytest.raises(ValueError, match="docx"):
         write_reports(run_dir, formats={"html", "docx"})
@@ -574,12 +614,12 @@ def test_unknown_format_or_paper_is_refused(tmp_path):
     assert not list(run_dir.glob("report.*"))
 
 
-def test_missing_or_foreign_run_files_raise_report_error(tmp_path):
+def test_missing_or_foreign_run_files_raise_report_error(tmp_path, copy_run):
     with pytest.raises(ReportError, match="summary.json"):
         write_reports(tmp_path, formats={"html"})
     run_dir = copy_run(tmp_path)
-    edit_summary(run_dir, lambda s: s.update(format=2))
-    with pytest.raises(ReportError, match="format 2"):
+    edit_summary(run_dir, lambda s: s.update(format=1))
+    with pytest.raises(ReportError, match="summary.json: summary format 1; .* reads format 2"):
         write_reports(run_dir, formats={"html"})
     run_dir = copy_run(tmp_path, "no-posterior")
     (run_dir / "posterior.nc").unlink()
@@ -587,40 +627,10 @@ def test_missing_or_foreign_run_files_raise_report_error(tmp_path):
         write_reports(run_dir, formats={"html"})
 
 
-def assert_close(actual, expected, path="summary"):
-    """Equal structure, equal strings, numbers equal to the rounding the fixture uses."""
-    if isinstance(expected, dict):
-        assert isinstance(actual, dict) and actual.keys() == expected.keys(), path
-        for key in expected:
-            assert_close(actual[key], expected[key], f"{path}.{key}")
-    elif isinstance(expected, list):
-        assert isinstance(actual, list) and len(actual) == len(expected), path
-        for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
-            assert_close(a, e, f"{path}[{index}]")
-    elif isinstance(expected, bool) or expected is None or isinstance(expected, str):
-        assert actual == expected, path
-    else:
-        assert actual == pytest.approx(expected, rel=1e-2, abs=1e-3), path
-
-
-def test_fixture_script_regenerates_the_fixture(tmp_path):
-    # If this fails after a NumPy or ArviZ upgrade, regenerate the fixture:
-    # .venv/bin/python tests/data/make_run_fixture.py
-    spec = importlib.util.spec_from_file_location("make_run_fixture", DATA / "make_run_fixture.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.build(tmp_path)
-    regenerated = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
-    assert_close(
-        regenerated, json.loads((FIXTURE_RUN / "summary.json").read_text(encoding="utf-8"))
-    )
-    assert (tmp_path / "scenario.yaml").read_bytes() == (FIXTURE_RUN / "scenario.yaml").read_bytes()
-
-
 # ----------------------------------------------------------------------------- index.html
 
 
-def test_index_lists_every_run_with_title_dates_and_headline(tmp_path, summary):
+def test_index_lists_every_run_with_title_dates_and_headline(tmp_path, summary, copy_run):
     first = copy_run(tmp_path, "singapore")
     write_reports(first, formats={"html"})
     second = copy_run(tmp_path, "hanoi")
@@ -653,7 +663,7 @@ def test_index_lists_every_run_with_title_dates_and_headline(tmp_path, summary):
     assert link.attrs["href"] == "singapore/report.html"
     assert link.text() == summary["title"]
     assert summary["as_of"] in singapore.text()
-    assert "29 November 2026" in singapore.text()
+    assert describe_time(summary["created"]) in singapore.text()
     top = max(summary["scenarios"], key=lambda n: summary["scenarios"][n]["posterior"]["mean"])
     assert top in singapore.text()
     assert format_probability(summary["scenarios"][top]["posterior"]["mean"]) in singapore.text()
@@ -810,7 +820,10 @@ def png_size(data: bytes) -> tuple[int, int]:
 def chromium_tab(tmp_path_factory):
     """One headless Chromium for the module, with a tab whose events are being recorded."""
     if not CHROMIUM:
-        pytest.skip("chromium is not installed (CI installs it: .ci/run)")
+        pytest.skip(
+            "no Chromium on PATH (chromium or chromium-browser), so the browser tests cannot run;"
+            " install it with `apt-get install chromium` (.ci/run, which CI runs, installs it)"
+        )
     browser = DevToolsPipe(tmp_path_factory.mktemp("chromium-profile"))
     try:
         target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]

@@ -132,6 +132,8 @@ CASES = [
     Bad("weight-above-one.yaml", 1, "11:13",
         "evidence -> item 1 -> weight: weight must be in (0, 1]"),
     Bad("weight-zero.yaml", 1, "11:13", "evidence -> item 1 -> weight: weight must be in (0, 1]"),
+    Bad("network-too-entangled.yaml", 1, "50:12",
+        "outcomes -> x15 -> given: the outcomes behind 'x15' are too entangled to compute exactly"),
     # -- names and structure ----------------------------------------------------------------------
     Bad("unknown-parent.yaml", 1, "8:13",
         "outcomes -> full_shutdown -> given -> item 1: unknown outcome 'sumit_held'; did you "
@@ -184,6 +186,12 @@ CASES = [
     Bad("category-yes-no.yaml", 1, "6:18",
         "outcomes -> referendum -> categories -> item 1: a category name must be lower-case "
         "letters, digits and _, starting with a letter; got 'true' (a yes/no value; quote it", 2),
+    Bad("category-label-empty.yaml", 1, "9:38",
+        "outcomes -> deal_form -> categories -> item 3 -> label: must be non-empty text, "
+        "got the text ''"),
+    Bad("category-unknown-key.yaml", 1, "9:9",
+        "outcomes -> deal_form -> categories -> item 2 -> lable: unknown key 'lable'; did you "
+        "mean 'label'? (allowed: name, label)", 2),
     # -- scenario expressions ---------------------------------------------------------------------
     Bad("scenario-unclosed-paren.yaml", 1, "10:41",
         "scenarios -> oops: cannot read 'summit_held and (troop_drawdown': a '(' is not closed"),

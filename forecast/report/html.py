@@ -1,8 +1,8 @@
 """The report page: summary numbers, the scenario file and drawn figures into one HTML string.
 
 The template escapes everything it is given (autoescape on); the only markup passed through
-unescaped is the report's own stylesheet and the SVG that :mod:`forecast.report.figures` wrote,
-in which matplotlib has escaped every piece of user text.
+unescaped is the report's own stylesheet and the SVG that :mod:`forecast.report.svg` wrote, in
+which matplotlib and ElementTree have escaped every piece of user text.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import jinja2
 from markupsafe import Markup
 
 from forecast.report.wording import (
-    describe_condition,
+    describe_data,
     describe_value,
+    describe_when,
     evidence_targets,
     format_count,
     format_interval,
@@ -27,18 +28,15 @@ from forecast.report.wording import (
     format_probability,
     format_shift,
     outcome_comparisons,
+    outcome_label,
+    parameter_label,
+    rank_scenarios,
 )
 
 if TYPE_CHECKING:
     from forecast.report.figures import ReportFigures
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
-
-# Conventional thresholds (Vehtari et al. 2021): flag, in the appendix table, the parameters a
-# reader should look at first. Whether the run passed is the sampler's verdict (diagnostics.ok).
-# Used only for summaries written without their limits.
-RHAT_LIMIT = 1.01
-ESS_LIMIT = 400
 
 
 @functools.cache
@@ -89,32 +87,31 @@ def build_report_context(
     """Everything the template shows, already worded and formatted."""
     if paper not in PAPER_SIZES:
         raise ValueError(f"unknown paper size {paper!r}; use one of: {', '.join(PAPER_SIZES)}")
-    outcomes = summary.get("outcomes", {})
-    diagnostics = summary.get("diagnostics", {})
+    outcomes = summary["outcomes"]
+    diagnostics = summary["diagnostics"]
     return {
         "css": stylesheet(),
         "page_size": PAPER_SIZES[paper],
-        "title": summary.get("title") or summary.get("scenario", "Scenario forecast"),
-        "question": summary.get("question", ""),
-        "as_of": summary.get("as_of") or "",
-        "horizon": summary.get("horizon") or "",
-        "created": describe_time(summary.get("created")),
-        "created_iso": summary.get("created", ""),
+        "title": summary["title"],
+        "question": summary["question"] or "",
+        "as_of": summary["as_of"] or "",
+        "horizon": summary["horizon"] or "",
+        "created": describe_time(summary["created"]),
+        "created_iso": summary["created"],
         "warnings": compute_warnings(diagnostics),
-        "scenarios": compute_scenario_rows(summary.get("scenarios", {})),
-        "scenario_note": compute_scenario_note(summary.get("scenarios", {})),
+        "scenarios": compute_scenario_rows(summary["scenarios"]),
+        "scenario_note": compute_scenario_note(summary["scenarios"]),
         "outcomes": [
-            compute_outcome_section(name, outcome, outcomes, figures.outcomes.get(name))
-            for name, outcome in outcomes.items()
+            compute_outcome_section(name, outcomes, figures.outcomes[name]) for name in outcomes
         ],
-        "evidence": compute_evidence_rows(summary.get("evidence", []), outcomes),
+        "evidence": compute_evidence_rows(summary["evidence"], outcomes),
         "reference_classes": [
             compute_reference_class(reference_class, outcomes, svg)
             for reference_class, svg in zip(
-                summary.get("reference_classes", []), figures.reference_classes, strict=True
+                summary["reference_classes"], figures.reference_classes, strict=True
             )
         ],
-        "worlds": compute_world_table(summary.get("worlds", []), outcomes),
+        "worlds": compute_world_table(summary["worlds"], outcomes),
         "diagnostics": compute_diagnostics(diagnostics),
         "provenance": compute_provenance(summary),
         "scenario_text": scenario_text,
@@ -148,21 +145,17 @@ def describe_time(iso: str | None) -> str:
 
 def compute_warnings(diagnostics: Mapping) -> list[str]:
     """Diagnostics warnings for the top of the report; a failed check without words gets some."""
-    warnings = [str(w) for w in diagnostics.get("warnings", []) or []]
-    if diagnostics.get("ok") is False and not warnings:
+    warnings = [str(w) for w in diagnostics["warnings"]]
+    if not diagnostics["ok"] and not warnings:
         warnings.append("The sampler's convergence checks did not pass.")
     return warnings
 
 
-def _stats_cells(stats: Mapping | None) -> dict:
-    if not stats:
-        return {"mean": "n/a", "interval": "n/a"}
+def _stats_cells(stats: Mapping) -> dict:
     return {"mean": format_probability(stats["mean"]), "interval": format_interval(stats["hdi90"])}
 
 
-def _change(prior: Mapping | None, posterior: Mapping | None) -> dict:
-    if not prior or not posterior:
-        return {"text": "", "direction": "none"}
+def _change(prior: Mapping, posterior: Mapping) -> dict:
     difference = posterior["mean"] - prior["mean"]
     direction = "up" if difference >= 0.005 else "down" if difference <= -0.005 else "none"
     return {"text": format_shift(prior["mean"], posterior["mean"]), "direction": direction}
@@ -170,68 +163,64 @@ def _change(prior: Mapping | None, posterior: Mapping | None) -> dict:
 
 def compute_scenario_rows(scenarios: Mapping) -> list[dict]:
     """The headline table: named scenarios, most probable first."""
-    ranked = sorted(scenarios.items(), key=lambda item: -item[1]["posterior"]["mean"])
     return [
         {
             "name": name,
-            "expression": scenario.get("expression", ""),
+            "expression": scenario["expression"],
             "posterior": _stats_cells(scenario["posterior"]),
-            "prior": _stats_cells(scenario.get("prior")),
-            "change": _change(scenario.get("prior"), scenario["posterior"]),
-            "mcse": format_probability(scenario["mcse"]) if "mcse" in scenario else "",
-            "method": scenario.get("method", ""),
+            "prior": _stats_cells(scenario["prior"]),
+            "change": _change(scenario["prior"], scenario["posterior"]),
+            "method": scenario["method"],
         }
-        for name, scenario in ranked
+        for name, scenario in rank_scenarios(scenarios)
     ]
 
 
 def compute_scenario_note(scenarios: Mapping) -> dict:
     """What the headline note says about how scenario probabilities were computed."""
-    errors = [s["mcse"] for s in scenarios.values() if s.get("mcse") is not None]
+    errors = [s["mcse"] for s in scenarios.values()]
     return {
-        "simulated": any(s.get("method", "exact") != "exact" for s in scenarios.values()),
+        "simulated": any(s["method"] != "exact" for s in scenarios.values()),
         "max_mcse": format_probability(max(errors)) if errors else "n/a",
     }
 
 
-def _table_row(label: str, stats: Mapping, *, emphasis: bool = False) -> dict:
-    return {
-        "label": label,
-        "prior": _stats_cells(stats.get("prior")),
-        "posterior": _stats_cells(stats.get("posterior")),
-        "change": _change(stats.get("prior"), stats.get("posterior")),
-        "emphasis": emphasis,
-    }
+def _table_rows(comparisons) -> list[dict]:
+    rows, section = [], None
+    for comparison in comparisons:
+        stats = comparison.stats
+        rows.append(
+            {
+                "label": comparison.label,
+                # A heading row goes above the first row of each section.
+                "heading": comparison.section if comparison.section != section else None,
+                "prior": _stats_cells(stats["prior"]),
+                "posterior": _stats_cells(stats["posterior"]),
+                "change": _change(stats["prior"], stats["posterior"]),
+                "emphasis": comparison.emphasis,
+            }
+        )
+        section = comparison.section
+    return rows
 
 
-def compute_outcome_section(name: str, outcome: Mapping, outcomes: Mapping, svg) -> dict:
+def compute_outcome_section(name: str, outcomes: Mapping, svg: str) -> dict:
     """One outcome: overall, per condition row and per category, prior beside posterior."""
-    rows = [
-        _table_row(label, stats, emphasis=emphasis)
-        for label, stats, emphasis in outcome_comparisons(outcome, outcomes)
-    ]
-    given = [outcomes[p].get("label", p) if p in outcomes else p for p in outcome.get("given", [])]
-    kind = outcome.get("kind", "binary")
+    outcome = outcomes[name]
     return {
         "name": name,
-        "label": outcome.get("label") or name,
-        "kind": kind,
-        "categories": len(outcome.get("categories", {})),
-        "given": given,
-        "rows": rows,
+        "label": outcome["label"],
+        "description": outcome["description"] or "",
+        "kind": outcome["kind"],
+        "categories": (
+            [category["label"] for category in outcome["categories"].values()]
+            if outcome["kind"] == "categorical"
+            else []
+        ),
+        "given": [outcome_label(parent, outcomes) for parent in outcome["given"]],
+        "rows": _table_rows(outcome_comparisons(name, outcomes)),
         "figure": _svg(svg),
     }
-
-
-def describe_data(data) -> str:
-    """An evidence item's data in words: '0 of 2' for counts, else its fields."""
-    if isinstance(data, Mapping):
-        if set(data) == {"successes", "trials"}:
-            return f"{format_count(data['successes'])} of {format_count(data['trials'])}"
-        if set(data) == {"counts"}:
-            return ", ".join(f"{name} {format_count(n)}" for name, n in data["counts"].items())
-        return ", ".join(f"{key}: {value}" for key, value in data.items())
-    return "" if data is None else str(data)
 
 
 def compute_evidence_rows(evidence, outcomes: Mapping) -> list[dict]:
@@ -242,104 +231,119 @@ def compute_evidence_rows(evidence, outcomes: Mapping) -> list[dict]:
     """
     rows = []
     for number, item in enumerate(evidence, start=1):
-        outcome = item.get("outcome", "")
-        label = outcomes.get(outcome, {}).get("label") or outcome
-        for position, (category, with_item, without) in enumerate(evidence_targets(item)):
+        label = outcome_label(item["outcome"], outcomes)
+        for position, (category, with_item, without) in enumerate(evidence_targets(item, outcomes)):
             rows.append(
                 {
                     "number": number,
                     "continued": position > 0,
                     "outcome": f"{label}: {category}" if category else label,
-                    "condition": (
-                        describe_condition(item["when"], outcomes) if item.get("when") else ""
-                    ),
-                    "source": item.get("source") or "",
-                    "weight": format_number(item["weight"]) if "weight" in item else "",
-                    "data": describe_data(item.get("data")),
+                    "condition": describe_when(item, outcomes),
+                    "source": item["source"] or "",
+                    "weight": format_number(item["weight"]),
+                    "data": describe_data(item, outcomes),
                     "without": _stats_cells(without),
                     "with": _stats_cells(with_item),
                     "change": _change(without, with_item),
-                    "method": item.get("method", ""),
+                    "method": item["method"],
                 }
             )
     return rows
 
 
-def compute_reference_class(reference_class: Mapping, outcomes: Mapping, svg) -> dict:
+def compute_reference_class(reference_class: Mapping, outcomes: Mapping, svg: str) -> dict:
     """A reference class: its cases' raw and pooled rates, class mean and concentration."""
-    outcome = reference_class.get("outcome", "")
-    concentration = reference_class.get("concentration")
+    concentration = reference_class["concentration"]
     return {
-        "outcome": outcomes.get(outcome, {}).get("label") or outcome,
-        "condition": (
-            describe_condition(reference_class["when"], outcomes)
-            if reference_class.get("when")
-            else ""
-        ),
-        "pooling": reference_class.get("pooling", ""),
-        "class_mean": _stats_cells(reference_class.get("class_mean")),
-        # Concentration is a pseudo-count, not a probability: written as a plain number.
+        "outcome": outcome_label(reference_class["outcome"], outcomes),
+        "condition": describe_when(reference_class, outcomes),
+        "pooling": reference_class["pooling"],
+        "source": reference_class["source"] or "",
+        "class_mean": _stats_cells(reference_class["class_mean"]),
+        # Concentration is a pseudo-count, not a probability: written as a plain number. Its
+        # posterior has a long right tail, which drags the mean far above the 90% interval; the
+        # median is the typical value.
         "concentration": (
             {
-                "mean": format_number(concentration["mean"], 2),
+                "median": format_number(concentration["median"], 2),
                 "interval": "–".join(format_number(b, 2) for b in concentration["hdi90"]),
             }
-            if concentration
+            if concentration is not None
             else None
         ),
-        "target": _stats_cells(reference_class["target"])
-        if reference_class.get("target")
-        else None,
+        "target": _stats_cells(reference_class["target"]),
         "cases": [
             {
-                "name": case.get("name", ""),
+                "name": case["name"],
                 "record": f"{format_count(case['successes'])} of {format_count(case['trials'])}",
                 "raw_rate": format_probability(case["raw_rate"]),
-                "pooled": _stats_cells(case.get("pooled")),
+                "pooled": _stats_cells(case["pooled"]),
             }
-            for case in reference_class.get("cases", [])
+            for case in reference_class["cases"]
         ],
         "figure": _svg(svg),
     }
 
 
 def compute_world_table(worlds, outcomes: Mapping) -> dict:
-    """The most probable joint worlds: one column per outcome, in the summary's outcome order."""
-    names = list(outcomes)
-    for world in worlds:
-        names.extend(n for n in world.get("values", {}) if n not in names)
+    """The most probable joint worlds: one column per outcome, in the summary's outcome order,
+    each as wide as what is in it."""
+    columns = [outcome_label(name, outcomes) for name in outcomes]
+    rows = [
+        {
+            "rank": rank,
+            "values": [
+                {
+                    "text": describe_value(name, world["values"][name], outcomes),
+                    "kind": {True: "yes", False: "no"}.get(world["values"][name], "category"),
+                }
+                for name in outcomes
+            ],
+            "posterior": format_probability(world["probability"]),
+            "prior": format_probability(world["prior_probability"]),
+        }
+        for rank, world in enumerate(worlds, start=1)
+    ]
+    values = [[row["values"][index]["text"] for row in rows] for index in range(len(columns))]
     return {
-        "columns": [outcomes.get(n, {}).get("label") or n for n in names],
-        "rows": [
-            {
-                "rank": rank,
-                "values": [
-                    {
-                        "text": describe_value(world["values"].get(n, "")),
-                        "kind": {True: "yes", False: "no"}.get(world["values"].get(n), "category"),
-                    }
-                    for n in names
-                ],
-                "posterior": format_probability(world["probability"]),
-                "prior": format_probability(world["prior_probability"])
-                if "prior_probability" in world
-                else "n/a",
-            }
-            for rank, world in enumerate(worlds, start=1)
-        ],
+        "columns": columns,
+        "rows": rows,
+        "widths": world_column_widths(columns, values),
     }
 
 
+# Percent of the worlds table for its rank, probability and prior columns; the outcomes share
+# the rest.
+WORLD_FIXED_WIDTHS = (4, 11, 7)
+
+
+def world_column_widths(columns: list[str], values: list[list[str]]) -> list[str]:
+    """Column widths of the worlds table in percent (rank, one per outcome, probability, prior).
+
+    An outcome's column gets room in proportion to what it must show: its heading on at most
+    four lines and its longest value, up to about twenty characters on one line (a longer one
+    wraps). A column of yes and no stays narrow; a category's label gets the room it needs.
+    """
+    needs = []
+    for heading, texts in zip(columns, values, strict=True):
+        longest_word = max((len(word) for word in heading.split()), default=1)
+        longest_value = max((len(text) for text in texts), default=1)
+        needs.append(max(longest_word, -(-len(heading) // 4), min(longest_value, 20), 3))
+    rank, probability, prior = WORLD_FIXED_WIDTHS
+    share = 100 - rank - probability - prior
+    widths = [rank, *(share * need / sum(needs) for need in needs), probability, prior]
+    return [f"{width:.1f}" for width in widths]
+
+
 def compute_diagnostics(diagnostics: Mapping) -> dict:
-    """The appendix's convergence numbers, with parameters past the usual limits flagged."""
-    rhat_limit = diagnostics.get("rhat_limit", RHAT_LIMIT)
-    ess_limit = diagnostics.get("ess_limit", ESS_LIMIT)
+    """The appendix's convergence numbers, with parameters past the run's limits flagged."""
+    rhat_limit, ess_limit = diagnostics["rhat_limit"], diagnostics["ess_limit"]
     parameters = []
-    for parameter in diagnostics.get("parameters", []):
-        rhat, bulk, tail = (parameter.get(k) for k in ("rhat", "ess_bulk", "ess_tail"))
+    for parameter in diagnostics["parameters"]:
+        rhat, bulk, tail = (parameter[k] for k in ("rhat", "ess_bulk", "ess_tail"))
         parameters.append(
             {
-                "name": parameter.get("name", ""),
+                "name": parameter_label(parameter["name"]),
                 "rhat": f"{rhat:.3f}" if rhat is not None else "n/a",
                 "rhat_flag": rhat is not None and rhat > rhat_limit,
                 "ess_bulk": format_count(bulk),
@@ -348,39 +352,37 @@ def compute_diagnostics(diagnostics: Mapping) -> dict:
                 "ess_tail_flag": tail is not None and tail < ess_limit,
             }
         )
+    max_rhat = diagnostics["max_rhat"]
     return {
-        "ok": diagnostics.get("ok"),
-        "chains": format_count(diagnostics.get("chains")),
-        "draws": format_count(diagnostics.get("draws")),
-        "max_rhat": f"{diagnostics['max_rhat']:.3f}"
-        if diagnostics.get("max_rhat") is not None
-        else "n/a",
-        "min_ess_bulk": format_count(diagnostics.get("min_ess_bulk")),
-        "min_ess_tail": format_count(diagnostics.get("min_ess_tail")),
-        "divergences": format_count(diagnostics.get("divergences")),
-        "divergences_flag": bool(diagnostics.get("divergences")),
+        "ok": diagnostics["ok"],
+        "chains": format_count(diagnostics["chains"]),
+        "draws": format_count(diagnostics["draws"]),
+        "max_rhat": f"{max_rhat:.3f}" if max_rhat is not None else "n/a",
+        "min_ess_bulk": format_count(diagnostics["min_ess_bulk"]),
+        "min_ess_tail": format_count(diagnostics["min_ess_tail"]),
+        "divergences": format_count(diagnostics["divergences"]),
+        "divergences_flag": bool(diagnostics["divergences"]),
         "parameters": parameters,
-        "rhat_limit": rhat_limit,
+        "rhat_limit": format_number(rhat_limit),
         "ess_limit": format_count(ess_limit),
     }
 
 
 def compute_provenance(summary: Mapping) -> dict:
     """Where the numbers came from: input, seed, command, versions, sampler settings."""
-    sampler = summary.get("sampler", {})
     return {
-        "scenario": summary.get("scenario", ""),
-        "source_file": summary.get("source_file", ""),
-        "input_sha256": summary.get("input_sha256", ""),
-        "seed": summary.get("seed", ""),
-        "command": summary.get("command", ""),
-        "created": describe_time(summary.get("created")),
-        "created_iso": summary.get("created", ""),
-        "format": summary.get("format", ""),
-        "versions": [(name, str(version)) for name, version in summary.get("versions", {}).items()],
+        "scenario": summary["scenario"],
+        "source_file": summary["source_file"],
+        "input_sha256": summary["input_sha256"],
+        "seed": summary["seed"],
+        "command": summary["command"],
+        "created": describe_time(summary["created"]),
+        "created_iso": summary["created"],
+        "format": summary["format"],
+        "versions": [(name, str(version)) for name, version in summary["versions"].items()],
         "sampler": [
             (name.replace("_", " "), str(value))
-            for name, value in sampler.items()
+            for name, value in summary["sampler"].items()
             if not isinstance(value, Mapping | list)
         ],
     }

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import tempfile
 from collections.abc import Mapping
 
 from forecast.report.html import describe_time, stylesheet, template_environment
-from forecast.report.wording import format_interval, format_probability
+from forecast.report.run_folder import ReportError, load_summary
+from forecast.report.wording import format_interval, format_probability, rank_scenarios
 
 HEADLINE_SCENARIOS = 3
 
@@ -26,27 +26,32 @@ def compute_index_entries(out_dir: pathlib.Path) -> list[dict]:
                 entry["href"] = f"{run_dir.name}/{name}"
                 break
         try:
-            summary = json.loads(summary_path.read_text(encoding="utf-8"))
-            if not isinstance(summary, Mapping):
-                raise ValueError("not a JSON object")
-            entry.update(_describe_run(summary))
-        except (OSError, ValueError) as error:
+            entry.update(_describe_run(load_summary(summary_path)))
+        except ReportError as error:
             # One unreadable run should not hide the others; say so in its row instead.
-            entry.update(title=run_dir.name, error=f"summary.json could not be read ({error})")
+            entry.update(
+                title=run_dir.name,
+                error=str(error),
+                question="",
+                as_of="",
+                created="",
+                created_iso="",
+                scenarios=[],
+                more=0,
+                ok=None,
+            )
         entries.append(entry)
     return entries
 
 
 def _describe_run(summary: Mapping) -> dict:
-    scenarios = sorted(
-        summary.get("scenarios", {}).items(), key=lambda item: -item[1]["posterior"]["mean"]
-    )
+    scenarios = rank_scenarios(summary["scenarios"])
     return {
-        "title": summary.get("title") or summary.get("scenario", ""),
-        "question": summary.get("question", ""),
-        "as_of": summary.get("as_of") or "",
-        "created": describe_time(summary.get("created")),
-        "created_iso": summary.get("created", ""),
+        "title": summary["title"],
+        "question": summary["question"] or "",
+        "as_of": summary["as_of"] or "",
+        "created": describe_time(summary["created"]),
+        "created_iso": summary["created"],
         "scenarios": [
             {
                 "name": name,
@@ -56,7 +61,7 @@ def _describe_run(summary: Mapping) -> dict:
             for name, scenario in scenarios[:HEADLINE_SCENARIOS]
         ],
         "more": max(0, len(scenarios) - HEADLINE_SCENARIOS),
-        "ok": summary.get("diagnostics", {}).get("ok", True),
+        "ok": summary["diagnostics"]["ok"],
     }
 
 

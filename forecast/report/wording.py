@@ -1,10 +1,11 @@
-"""How the report writes numbers and conditions: one place, so tables, charts and tests agree."""
+"""How the report writes numbers, values and conditions: one place, so tables, charts and tests
+agree. Everything here reads summary.json (format 2) and writes the analyst's labels."""
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
+from typing import NamedTuple
 
 MINUS = "\u2212"
 EN_DASH = "\u2013"
@@ -44,9 +45,12 @@ def format_shift(before: float, after: float) -> str:
 
 
 def format_number(x: float, digits: int = 3) -> str:
-    """A plain number to a few significant digits (R-hat, concentrations)."""
+    """A plain number to a few significant digits (R-hat, concentrations); one too large for
+    them is written whole ('7 000', never '7e+03')."""
     if x is None:
         return "n/a"
+    if abs(float(x)) >= 10**digits:
+        return format_count(x)
     return f"{float(x):.{digits}g}"
 
 
@@ -57,68 +61,160 @@ def format_count(x) -> str:
     return f"{round(float(x)):,}".replace(",", "\u202f")
 
 
-_NEGATED = re.compile(r"not\s+([A-Za-z_][\w]*)")
-_NAME = re.compile(r"([A-Za-z_][\w]*)")
-_EQUALS = re.compile(r"([A-Za-z_][\w]*)\s*(?:==|=|is)\s*['\"]?([^'\"]+?)['\"]?")
+# An "otherwise" row is described by what it covers only while that stays short enough to read
+# as a table row or a chart label; longer, it is just "Otherwise".
+OTHERWISE_DETAIL_LIMIT = 100
 
 
-def describe_condition(key: str, outcomes: Mapping) -> str:
-    """A condition-row key such as ``summit_held and not x`` in the outcomes' own labels.
-
-    Parts the report does not recognise are kept as written, so an unfamiliar key is shown
-    verbatim rather than guessed at.
-    """
-    parts = re.split(r"\s+and\s+", str(key).strip())
-    described = []
-    for part in parts:
-        if (match := _NEGATED.fullmatch(part)) and match[1] in outcomes:
-            described.append(f"{_label(match[1], outcomes)}: no")
-        elif (match := _NAME.fullmatch(part)) and match[1] in outcomes:
-            described.append(f"{_label(match[1], outcomes)}: yes")
-        elif (match := _EQUALS.fullmatch(part)) and match[1] in outcomes:
-            described.append(f"{_label(match[1], outcomes)}: {match[2]}")
-        else:
-            described.append(part)
-    return "; ".join(described)
+def rank_scenarios(scenarios: Mapping) -> list[tuple[str, Mapping]]:
+    """(name, scenario) pairs, most probable first; ties keep the file's order."""
+    return sorted(scenarios.items(), key=lambda item: -item[1]["posterior"]["mean"])
 
 
-def describe_value(value) -> str:
-    """An outcome's value in a world: yes or no for a binary outcome, else the category."""
+def outcome_label(name: str, outcomes: Mapping) -> str:
+    """An outcome's label."""
+    return outcomes[name]["label"]
+
+
+def category_label(outcome: str, category: str, outcomes: Mapping) -> str:
+    """A category's label (its name where the file gives none)."""
+    return outcomes[outcome]["categories"][category]["label"]
+
+
+def describe_value(outcome: str, value, outcomes: Mapping) -> str:
+    """An outcome's value: yes or no for a binary outcome, the category's label otherwise."""
     if value is True:
         return "yes"
     if value is False:
         return "no"
-    return str(value)
+    return category_label(outcome, value, outcomes)
 
 
-def _label(name: str, outcomes: Mapping) -> str:
-    return str(outcomes[name].get("label") or name)
+def describe_given(given: Mapping, outcomes: Mapping) -> str:
+    """A condition {parent: value} in labels: 'Summit held: yes; Deal form: Talks drag on'."""
+    return "; ".join(
+        f"{outcome_label(parent, outcomes)}: {describe_value(parent, value, outcomes)}"
+        for parent, value in given.items()
+    )
 
 
-def evidence_targets(item: Mapping) -> list[tuple[str | None, Mapping, Mapping]]:
-    """(category, with, without) for each probability an evidence item bears on.
+def describe_row(row: Mapping, outcome: str, outcomes: Mapping) -> str:
+    """A condition row of an outcome in labels; the otherwise row as 'Otherwise', followed by
+    what it covers when that is short: 'Otherwise (Summit held: no)'."""
+    if row["given"] is not None:
+        return describe_given(row["given"], outcomes)
+    covered = _otherwise_covers(row, outcome, outcomes)
+    return f"Otherwise ({covered})" if covered else "Otherwise"
 
-    Evidence on a binary outcome bears on one probability; on a categorical outcome, `with` and
-    `without` map each category to its numbers, and each category is shown on its own.
+
+def _otherwise_covers(row: Mapping, outcome: str, outcomes: Mapping) -> str | None:
+    covered = describe_covered(row["combinations"], outcomes[outcome]["given"], outcomes)
+    return covered if covered and len(covered) <= OTHERWISE_DETAIL_LIMIT else None
+
+
+def describe_covered(combinations, parents, outcomes: Mapping) -> str | None:
+    """Parent combinations in labels, when they are every combination of some parents' values
+    with the others held fixed (None otherwise): fixed parents are named with their value,
+    parents free to take any value are left out, and at most one parent may take a few of its
+    values ('Deal form: Collapse or Talks drag on')."""
+    if not combinations:
+        return None
+    parts, varying = [], 0
+    size = 1
+    for parent in parents:
+        values = list(dict.fromkeys(combination[parent] for combination in combinations))
+        size *= len(values)
+        if len(values) == 1:
+            parts.append(describe_given({parent: values[0]}, outcomes))
+        elif len(values) < _value_count(parent, outcomes):
+            varying += 1
+            texts = [describe_value(parent, value, outcomes) for value in values]
+            listed = ", ".join(texts[:-1]) + " or " + texts[-1]
+            parts.append(f"{outcome_label(parent, outcomes)}: {listed}")
+    # Only a full product of the values seen is described by its parts.
+    if varying > 1 or size != len(combinations) or not parts:
+        return None
+    return "; ".join(parts)
+
+
+def _value_count(outcome: str, outcomes: Mapping) -> int:
+    return 2 if outcomes[outcome]["kind"] == "binary" else len(outcomes[outcome]["categories"])
+
+
+def describe_when(item: Mapping, outcomes: Mapping) -> str:
+    """The condition row an evidence item or reference class bears on, in labels, to follow
+    "given"; "" when it bears on the outcome's overall probability. The otherwise row is
+    described by what it covers when that is short, else as "otherwise"."""
+    if item["when"] is None:
+        return ""
+    if item["given"] is not None:
+        return describe_given(item["given"], outcomes)
+    (row,) = (row for row in outcomes[item["outcome"]]["rows"] if row["key"] == item["when"])
+    return _otherwise_covers(row, item["outcome"], outcomes) or "otherwise"
+
+
+def describe_data(item: Mapping, outcomes: Mapping) -> str:
+    """An evidence item's data in words: 'Data: 0 of 3', or 'Counts: 2 Talks drag on, 1 Collapse'
+    with categories by label."""
+    data = item["data"]
+    if "counts" in data:
+        return "Counts: " + ", ".join(
+            f"{format_count(n)} {category_label(item['outcome'], category, outcomes)}"
+            for category, n in data["counts"].items()
+        )
+    return f"Data: {format_count(data['successes'])} of {format_count(data['trials'])}"
+
+
+def parameter_label(name: str) -> str:
+    """A parameter of posterior.nc as a reader sees it: an outcome's name (and its row and
+    category) as written, a reference class's part in words ('reference class 1: mean')."""
+    prefix, _, rest = name.partition(".")
+    if prefix == "reference_class" and rest:
+        index, _, part = rest.partition(".")
+        if index.isdigit() and part:
+            return f"reference class {int(index) + 1}: {part.replace('_', ' ')}"
+    return name
+
+
+def evidence_targets(item: Mapping, outcomes: Mapping) -> list[tuple[str | None, Mapping, Mapping]]:
+    """(category label, with, without) for each probability an evidence item bears on.
+
+    Evidence on a binary outcome bears on one probability (category None); on a categorical
+    outcome, `with` and `without` map each category to its numbers, shown one by one.
     """
+    outcome = item["outcome"]
     with_item, without = item["with"], item["without"]
-    if "mean" in with_item:
+    if outcomes[outcome]["kind"] == "binary":
         return [(None, with_item, without)]
-    return [(category, with_item[category], without[category]) for category in with_item]
+    return [
+        (category_label(outcome, category, outcomes), with_item[category], without[category])
+        for category in outcomes[outcome]["categories"]
+    ]
 
 
-def outcome_comparisons(outcome: Mapping, outcomes: Mapping) -> list[tuple[str, Mapping, bool]]:
-    """(label, {"prior", "posterior"}, emphasis) for each probability an outcome reports:
-    overall first, then categories, then condition rows (per category for a categorical one)."""
-    result = []
-    if "prior" in outcome and "posterior" in outcome:
-        result.append(("Overall", outcome, True))
-    for category, stats in outcome.get("categories", {}).items():
-        result.append((str(category), stats, False))
-    for key, row in outcome.get("rows", {}).items():
-        condition = describe_condition(key, outcomes)
-        if "prior" in row:
-            result.append((condition, row, False))
-        else:  # categorical with parents: row key -> category -> {"prior", "posterior"}
-            result.extend((f"{c} — {condition}", stats, False) for c, stats in row.items())
-    return result
+class Comparison(NamedTuple):
+    """One probability an outcome reports, prior beside posterior, as a table row or chart row."""
+
+    label: str
+    stats: Mapping  # {"prior": STATS, "posterior": STATS, ...}
+    emphasis: bool = False
+    section: str | None = None  # the heading it is shown under, if any
+
+
+def outcome_comparisons(name: str, outcomes: Mapping) -> list[Comparison]:
+    """Each probability an outcome reports: for a binary outcome the overall one, then one per
+    condition row; for a categorical one each category, under the heading "Overall" when the
+    outcome has condition rows, then each category again under each row's condition."""
+    outcome = outcomes[name]
+    rows = outcome["rows"] if outcome["given"] else []
+    if outcome["kind"] == "binary":
+        result = [Comparison("Overall", outcome, emphasis=True)]
+        result.extend(Comparison(describe_row(row, name, outcomes), row) for row in rows)
+        return result
+    sections = [("Overall" if rows else None, outcome["categories"])]
+    sections.extend((describe_row(row, name, outcomes), row["categories"]) for row in rows)
+    return [
+        Comparison(category_label(name, category, outcomes), stats, section=section)
+        for section, categories in sections
+        for category, stats in categories.items()
+    ]

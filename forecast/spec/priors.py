@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
+
+from forecast.spec.beta_math import regularized_incomplete_beta, solve_two_equations
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,18 @@ def beta_from_sample_size(mean: float, sample_size: float) -> BetaPrior:
     )
 
 
+# The Beta parameters accepted for an interval; beyond them a belief is implausibly vague or sure.
+_SMALLEST, _LARGEST = 1e-3, 1e7
+# log(a) and log(b) are searched a little beyond those: far outside, a Beta costs too much to
+# evaluate and could not be accepted anyway.
+_SEARCH_BOX = (math.log(_SMALLEST) - 3, math.log(10 * _LARGEST) + 1)
+
+
+def _difference_step(log_a: float, log_b: float) -> float:
+    """A step in log(a) or log(b) that moves the Beta by about 1e-4 of its sd, or less."""
+    return 1e-4 / math.sqrt(1 + math.exp(log_a) + math.exp(log_b))
+
+
 def beta_from_interval(lo: float, hi: float, mass: float = 0.9) -> BetaPrior:
     """The Beta whose equal-tailed central interval of probability `mass` is [lo, hi]."""
     if not 0 < mass < 1:
@@ -69,33 +84,39 @@ def beta_from_interval(lo: float, hi: float, mass: float = 0.9) -> BetaPrior:
         raise ValueError(f"interval ends must be strictly between 0 and 1, got [{lo}, {hi}]")
     if lo >= hi:
         raise ValueError(f"interval must be [low, high] with low < high, got [{lo}, {hi}]")
-    from scipy import optimize, special
-
     tail = (1 - mass) / 2
     targets = (tail, 1 - tail)
 
-    def residuals(log_params):
-        a, b = math.exp(log_params[0]), math.exp(log_params[1])
-        return [
-            special.betainc(a, b, lo) - targets[0],
-            special.betainc(a, b, hi) - targets[1],
-        ]
+    def residuals(log_a: float, log_b: float) -> tuple[float, float]:
+        low, high = _SEARCH_BOX
+        if not (low < log_a < high and low < log_b < high):
+            raise ArithmeticError("outside the parameters searched")
+        a, b = math.exp(log_a), math.exp(log_b)
+        return (
+            regularized_incomplete_beta(a, b, lo) - targets[0],
+            regularized_incomplete_beta(a, b, hi) - targets[1],
+        )
 
     # Start from the Beta with the interval's midpoint as mean and a normal-theory sd.
     mid = (lo + hi) / 2
-    z = special.ndtri(1 - tail)
+    z = NormalDist().inv_cdf(1 - tail)
     sd = min((hi - lo) / (2 * z), 0.99 * math.sqrt(mid * (1 - mid)))
     k = max(mid * (1 - mid) / sd**2 - 1, 0.2)
     starts = [(math.log(mid * k), math.log((1 - mid) * k)), (0.0, 0.0), (math.log(2), math.log(2))]
+    # Where both parameters are large the Beta is close to normal, and so is this start: when it
+    # lies a factor 10 beyond _LARGEST, so does the Beta that fits, which is not searched for.
+    if min(mid, 1 - mid) * k > 1e4 and max(mid, 1 - mid) * k > 10 * _LARGEST:
+        starts = []
     for start in starts:
-        try:
-            solution = optimize.root(residuals, start, method="hybr")
-            if solution.success and max(abs(r) for r in residuals(solution.x)) < 1e-8:
-                a, b = math.exp(solution.x[0]), math.exp(solution.x[1])
-                if 1e-3 < a < 1e7 and 1e-3 < b < 1e7:
-                    return BetaPrior(a, b, f"{mass:.0%} between {lo:g} and {hi:g}")
-        except OverflowError:  # the solver wandered off to parameters no Beta can have
+        solution = solve_two_equations(residuals, start, difference_step=_difference_step)
+        if solution is None or max(abs(r) for r in residuals(*solution)) >= 1e-8:
             continue
+        a, b = math.exp(solution[0]), math.exp(solution[1])
+        if _SMALLEST < a < _LARGEST and _SMALLEST < b < _LARGEST:
+            return BetaPrior(a, b, f"{mass:.0%} between {lo:g} and {hi:g}")
+        # Two quantiles fix a Beta uniquely (van Dorp and Mazzuchi 2000): no other start can
+        # find another one.
+        break
     raise ValueError(
         f"no Beta distribution puts {mass:g} of its mass in [{lo}, {hi}] with equal tails; "
         "widen or narrow the interval, or give {beta: [a, b]}"

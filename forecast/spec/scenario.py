@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from forecast.spec.expressions import Expression
 from forecast.spec.priors import BetaPrior, DirichletPrior
 
+OTHERWISE = "otherwise"  # the row key for every combination that no other row names
+
 
 @dataclass(frozen=True)
 class Row:
@@ -34,13 +36,63 @@ class Outcome:
     # Row index of each parent combination, in itertools.product order of the parents' values.
     row_of_combination: tuple[int, ...]
     parent_cardinalities: tuple[int, ...] = ()
+    # One label per category, in category order (the name where the file gives none); empty for
+    # a binary outcome.
+    category_labels: tuple[str, ...] = ()
+    # The categories of each parent, in parent order; an empty tuple for a binary parent.
+    parent_categories: tuple[tuple[str, ...], ...] = ()
+
+    def combination_index(self, values: tuple[int, ...]) -> int:
+        """The position of a combination of parent values (in parent order) among all of them.
+
+        Combinations are numbered in itertools.product order of the parents' values, the order
+        of `row_of_combination`: the last parent's value changes fastest. Only adds and
+        multiplies, so the values may also be NumPy arrays of values (simulated worlds).
+        """
+        position = 0
+        for value, cardinality in zip(values, self.parent_cardinalities, strict=True):
+            if isinstance(value, int) and not 0 <= value < cardinality:
+                raise ValueError(f"value {value} is not one of {cardinality} values")
+            position = position * cardinality + value
+        return position
 
     def row_for(self, values: dict[str, int]) -> int:
         """The condition row that the parents' values select."""
-        position = 0
-        for parent, cardinality in zip(self.parents, self.parent_cardinalities, strict=True):
-            position = position * cardinality + values[parent]
-        return self.row_of_combination[position]
+        combination = tuple(values[parent] for parent in self.parents)
+        return self.row_of_combination[self.combination_index(combination)]
+
+    def row_given(self, row_index: int) -> dict[str, bool | str] | None:
+        """The parent values a row written in the file fixes; None for the `otherwise` row.
+
+        A binary parent's value is true or false, a categorical parent's the category's name.
+        """
+        row = self.rows[row_index]
+        if row.key == OTHERWISE:
+            return None
+        (combination,) = row.combinations
+        return self._given(combination)
+
+    def row_combinations(self, row_index: int) -> list[dict[str, bool | str]]:
+        """Every combination of parent values a row covers, each as `row_given` writes one."""
+        return [self._given(combination) for combination in self.rows[row_index].combinations]
+
+    def _given(self, combination: tuple[int, ...]) -> dict[str, bool | str]:
+        if len(self.parent_categories) != len(self.parents):
+            raise ValueError(f"'{self.name}' was built without its parents' categories")
+        return {
+            parent: categories[value] if categories else bool(value)
+            for parent, categories, value in zip(
+                self.parents, self.parent_categories, combination, strict=True
+            )
+        }
+
+    def category_label(self, value: int) -> str:
+        """How reports show category `value`: its label, or its name where it has none."""
+        if self.is_binary:
+            raise ValueError(f"'{self.name}' is binary and has no categories")
+        if self.category_labels:
+            return self.category_labels[value]
+        return self.categories[value]
 
     @property
     def is_binary(self) -> bool:

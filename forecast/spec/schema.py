@@ -1,95 +1,81 @@
 """A JSON Schema of format v1, for editors that check YAML as it is typed.
 
-The schema catches the shape of a file (keys, types, ranges); what it cannot express (a cycle among
-`given`, rows that miss a parent combination, names in expressions) is left to `forecast validate`.
+The keys of every mapping, which are required and what each means come from the table in keys.py,
+which the validator reads too; this module adds only the type of each key's value. The schema
+catches the shape of a file (keys, types, ranges); what it cannot express (a cycle among `given`,
+rows that miss a parent combination, names in expressions) is left to `forecast validate`.
 """
 
 from __future__ import annotations
 
-from forecast.spec.validate import NAME
+from forecast.spec import keys
+from forecast.spec.readers import NAME, RESERVED
 
-_NAME_PATTERN = "^" + NAME.pattern.removesuffix(r"\Z") + "$"
-
+_NAME = {
+    "type": "string",
+    "pattern": "^" + NAME.pattern.removesuffix(r"\Z") + "$",
+    "not": {"enum": sorted(RESERVED)},
+}
+_NAMES = {key: value for key, value in _NAME.items() if key != "type"}  # for propertyNames
+_TEXT = {"type": "string", "pattern": r"\S"}  # non-empty, and not only spaces
+_DATE = {"type": "string", "format": "date"}
 _PROBABILITY_OPEN = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
 _POSITIVE = {"type": "number", "exclusiveMinimum": 0}
 _COUNT = {"type": "integer", "minimum": 0}
+_TRIALS = {"type": "integer", "minimum": 1}
 
 
-def _closed(properties: dict, required: list[str], description: str) -> dict:
+def _object(block: keys.Block, types: dict[str, dict]) -> dict:
+    """The closed object schema of `block`: its keys from the table, their values from `types`."""
+    if set(types) != set(block.names):
+        raise ValueError(f"types for {block.title} do not match its keys in keys.py")
     return {
         "type": "object",
-        "description": description,
-        "properties": properties,
-        "required": required,
+        "title": block.title,
+        "description": block.description,
+        "properties": {
+            key.name: {**types[key.name], "description": key.description} for key in block.keys
+        },
+        "required": list(block.required),
         "additionalProperties": False,
     }
+
+
+def _pair(item: dict) -> dict:
+    return {"type": "array", "items": item, "minItems": 2, "maxItems": 2}
+
+
+def _by_category(value: dict) -> dict:
+    return {"type": "object", "propertyNames": _NAMES, "additionalProperties": value}
 
 
 _BINARY_PRIOR = {
     "description": "A prior belief about a probability.",
     "oneOf": [
-        _closed(
-            {"beta": {"type": "array", "items": _POSITIVE, "minItems": 2, "maxItems": 2}},
-            ["beta"],
-            "Beta(a, b).",
-        ),
-        _closed(
-            {"mean": _PROBABILITY_OPEN, "sd": _POSITIVE},
-            ["mean", "sd"],
-            "The Beta with this mean and standard deviation.",
-        ),
-        _closed(
-            {
-                "interval": {
-                    "type": "array",
-                    "items": _PROBABILITY_OPEN,
-                    "minItems": 2,
-                    "maxItems": 2,
-                },
-                "mass": _PROBABILITY_OPEN,
-            },
-            ["interval"],
-            "The Beta whose equal-tailed central interval of probability `mass` (default 0.9) "
-            "is [lo, hi].",
-        ),
-        _closed(
-            {"mean": _PROBABILITY_OPEN, "sample_size": _POSITIVE},
-            ["mean", "sample_size"],
-            "Beta(mean*n, (1-mean)*n): a belief worth n observations.",
-        ),
+        _object(keys.BETA, {"beta": _pair(_POSITIVE)}),
+        _object(keys.MEAN_SD, {"mean": _PROBABILITY_OPEN, "sd": _POSITIVE}),
+        _object(keys.INTERVAL, {"interval": _pair(_PROBABILITY_OPEN), "mass": _PROBABILITY_OPEN}),
+        _object(keys.MEAN_SAMPLE_SIZE, {"mean": _PROBABILITY_OPEN, "sample_size": _POSITIVE}),
     ],
 }
 
 _CATEGORICAL_PRIOR = {
     "description": "A prior belief about a categorical outcome's probabilities.",
     "oneOf": [
-        _closed(
+        _object(
+            keys.DIRICHLET,
             {
                 "dirichlet": {
                     "oneOf": [
                         {"type": "array", "items": _POSITIVE, "minItems": 2},
-                        {
-                            "type": "object",
-                            "propertyNames": {"pattern": _NAME_PATTERN},
-                            "additionalProperties": _POSITIVE,
-                        },
+                        _by_category(_POSITIVE),
                     ]
                 }
             },
-            ["dirichlet"],
-            "Dirichlet concentrations, in category order or by category.",
         ),
-        _closed(
-            {
-                "probabilities": {
-                    "type": "object",
-                    "propertyNames": {"pattern": _NAME_PATTERN},
-                    "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1},
-                },
-                "sample_size": _POSITIVE,
-            },
-            ["probabilities", "sample_size"],
-            "Dirichlet(p*n): these probabilities, worth n observations.",
+        _object(
+            keys.PROBABILITIES,
+            {"probabilities": _by_category(_PROBABILITY_OPEN), "sample_size": _POSITIVE},
         ),
     ],
 }
@@ -102,64 +88,87 @@ _ROWS = {
     "additionalProperties": {"anyOf": [_BINARY_PRIOR, _CATEGORICAL_PRIOR]},
 }
 
-_OUTCOME = _closed(
+_OUTCOME = _object(
+    keys.OUTCOME,
     {
-        "label": {"type": "string", "description": "How reports name the outcome."},
-        "description": {"type": "string", "description": "Why this prior; shown in reports."},
+        "label": _TEXT,
+        "description": _TEXT,
+        # One parent may be written on its own, without the brackets of a list.
         "given": {
-            "type": "array",
-            "items": {"type": "string", "pattern": _NAME_PATTERN},
-            "minItems": 1,
-            "uniqueItems": True,
-            "description": "Parents: the outcomes this one depends on.",
+            "anyOf": [
+                _NAME,
+                {"type": "array", "items": _NAME, "minItems": 1, "uniqueItems": True},
+            ]
         },
         "categories": {
             "type": "array",
-            "items": {"type": "string", "pattern": _NAME_PATTERN},
+            "items": {"anyOf": [_NAME, _object(keys.CATEGORY, {"name": _NAME, "label": _TEXT})]},
             "minItems": 2,
             "uniqueItems": True,
-            "description": "Makes the outcome categorical: exactly one category happens.",
         },
         "prior": {"anyOf": [_BINARY_PRIOR, _CATEGORICAL_PRIOR, _ROWS]},
     },
-    ["prior"],
-    "An outcome: binary unless it has categories.",
 )
 
-_EVIDENCE = _closed(
+_EVIDENCE = _object(
+    keys.EVIDENCE,
     {
-        "outcome": {"type": "string", "pattern": _NAME_PATTERN},
-        "when": {"type": "string", "description": "The condition row the cases share."},
+        "outcome": _NAME,
+        "when": _TEXT,
         "successes": _COUNT,
-        "trials": {"type": "integer", "minimum": 1},
-        "counts": {
-            "type": "object",
-            "propertyNames": {"pattern": _NAME_PATTERN},
-            "additionalProperties": _COUNT,
-        },
+        "trials": _TRIALS,
+        "counts": _by_category(_COUNT),
         "weight": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-        "source": {"type": "string"},
+        "source": _TEXT,
     },
-    ["outcome"],
-    "Observed counts that update an outcome's probability.",
 )
 
-_CASE = _closed(
-    {"name": {"type": "string"}, "successes": _COUNT, "trials": {"type": "integer", "minimum": 1}},
-    ["name", "successes", "trials"],
-    "One past case of the reference class.",
-)
+_CASE = _object(keys.CASE, {"name": _TEXT, "successes": _COUNT, "trials": _TRIALS})
 
-_REFERENCE_CLASS = _closed(
+_REFERENCE_CLASS = _object(
+    keys.REFERENCE_CLASS,
     {
-        "outcome": {"type": "string", "pattern": _NAME_PATTERN},
-        "when": {"type": "string"},
+        "outcome": _NAME,
+        "when": _TEXT,
         "pooling": {"enum": ["partial", "complete"]},
-        "source": {"type": "string"},
+        "source": _TEXT,
         "cases": {"type": "array", "items": _CASE, "minItems": 1},
     },
-    ["outcome", "cases"],
-    "Similar past cases, pooled with the outcome's own probability.",
+)
+
+_SAMPLING = _object(
+    keys.SAMPLING,
+    {
+        "draws": {"type": "integer", "minimum": 100},
+        "tune": {"type": "integer", "minimum": 1},
+        "chains": {"type": "integer", "minimum": 1},
+    },
+)
+
+_TOP = _object(
+    keys.TOP,
+    {
+        "version": {"const": 1},
+        "title": _TEXT,
+        "question": _TEXT,
+        "as_of": _DATE,
+        "horizon": _DATE,
+        "seed": _COUNT,
+        "sampling": _SAMPLING,
+        "outcomes": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": _NAMES,
+            "additionalProperties": _OUTCOME,
+        },
+        "evidence": {"type": "array", "items": _EVIDENCE},
+        "reference_classes": {"type": "array", "items": _REFERENCE_CLASS},
+        "scenarios": {
+            "type": "object",
+            "propertyNames": _NAMES,
+            "additionalProperties": _TEXT,
+        },
+    },
 )
 
 
@@ -168,38 +177,6 @@ def scenario_schema() -> dict:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://forecast.invalid/schema/scenario-v1.json",
-        "title": "forecast scenario file, format v1",
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["version", "title", "outcomes"],
-        "properties": {
-            "version": {"const": 1},
-            "title": {"type": "string", "minLength": 1},
-            "question": {"type": "string"},
-            "as_of": {"type": "string", "format": "date"},
-            "horizon": {"type": "string", "format": "date"},
-            "seed": {"type": "integer", "minimum": 0},
-            "sampling": _closed(
-                {
-                    "draws": {"type": "integer", "minimum": 100},
-                    "tune": {"type": "integer", "minimum": 1},
-                    "chains": {"type": "integer", "minimum": 1},
-                },
-                [],
-                "Sampler settings; the command line's options win.",
-            ),
-            "outcomes": {
-                "type": "object",
-                "minProperties": 1,
-                "propertyNames": {"pattern": _NAME_PATTERN},
-                "additionalProperties": _OUTCOME,
-            },
-            "evidence": {"type": "array", "items": _EVIDENCE},
-            "reference_classes": {"type": "array", "items": _REFERENCE_CLASS},
-            "scenarios": {
-                "type": "object",
-                "propertyNames": {"pattern": _NAME_PATTERN},
-                "additionalProperties": {"type": "string", "minLength": 1},
-            },
-        },
+        **_TOP,
+        "title": f"forecast {keys.TOP.title}, format v1",
     }

@@ -1,0 +1,168 @@
+"""How long an analyst waits, on the flagship: each figure beside the one before the engine kept
+compiled models, and beside the bare hand-written PyMC script.
+
+Rows (wall-clock seconds, medians; the machines here are shared, so read medians and ratios):
+
+- a second run in one process after a prior change, to a new summary (what variants, sweeps,
+  refits and a watch loop pay);
+- a fresh `forecast run --format json`, and with all formats, the worker warm;
+- a fresh `forecast run --format json` after a structural change (nothing compiled for it yet);
+- a fresh `forecast run --format json --no-worker` (everything in the command's own process);
+- `forecast validate scenarios/*.yaml`;
+- the bare PyMC script of the same model (`bare_flagship.py`), the anchor.
+
+The worker and its cache live in a temporary folder (FORECAST_CACHE_DIR), stopped at the end.
+
+Usage: python benchmarks/engine_speed.py [--repeats 5] [--slow-repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FLAGSHIP = ROOT / "scenarios" / "singapore-summit-2018.yaml"
+
+# Measured on this 2-core machine before compiled models were kept (PyMC's NUTS, compiled in
+# every run): the figures the targets were set against.
+BEFORE = {
+    "second run in one process, prior changed": 37.0,
+    "fresh run --format json (worker warm)": 37.0,
+    "fresh run, all formats (worker warm)": 42.0,
+    "fresh run --format json, new structure": 37.0,
+    "fresh run --format json --no-worker": 37.0,
+    "validate scenarios/*.yaml": 1.4,
+    "bare PyMC script": 32.0,
+}
+TARGETS = {
+    "second run in one process, prior changed": 2.0,
+    "fresh run --format json (worker warm)": 8.0,
+    "fresh run, all formats (worker warm)": 12.0,
+    "fresh run --format json, new structure": 30.0,
+    "validate scenarios/*.yaml": 0.5,
+}
+
+
+def check_same_model() -> float:
+    """Largest difference of our model's and the bare script's log densities at random points."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bare_flagship import model as bare_model
+
+    from forecast.model import build_model
+    from forecast.spec import load_scenario
+
+    ours, bare = build_model(load_scenario(FLAGSHIP)), bare_model()
+    ours_logp, bare_logp = ours.compile_logp(), bare.compile_logp()
+    start = ours.initial_point()
+    if set(start) != set(bare.initial_point()):
+        raise SystemExit(
+            f"the models' parameters differ: {sorted(start)} vs {sorted(bare.initial_point())}"
+        )
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    for _ in range(20):
+        point = {k: v + rng.normal(0, 0.5, np.shape(v)) for k, v in start.items()}
+        worst = max(worst, abs(float(ours_logp(point)) - float(bare_logp(point))))
+    return worst
+
+
+def timed(command: list[str], env: dict) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def second_run_in_process(repeats: int) -> list[float]:
+    """compute_summary after a prior change, the model compiled by a first run."""
+    from forecast.pipeline import RunOptions, compute_summary
+    from forecast.spec import parse_scenario
+
+    text = FLAGSHIP.read_text(encoding="utf-8")
+    options = RunOptions()
+    compute_summary(parse_scenario(text.encode(), str(FLAGSHIP)), options)
+    times = []
+    for index in range(repeats):
+        # The prior of the summit, nudged each time: same structure, other numbers.
+        old = "prior: {interval: [0.6, 0.95]}"
+        changed = text.replace(old, f"prior: {{interval: [{0.5 + 0.02 * index:.2f}, 0.95]}}", 1)
+        if changed == text:
+            raise SystemExit(f"the flagship no longer has '{old}' to change")
+        scenario = parse_scenario(changed.encode(), str(FLAGSHIP))
+        start = time.perf_counter()
+        compute_summary(scenario, options)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--slow-repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    print(f"model check: largest log-density difference {check_same_model():.2e}")
+    forecast = [sys.executable, "-m", "forecast"]
+    results: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as work:
+        env = {**os.environ, "FORECAST_CACHE_DIR": str(Path(work) / "cache")}
+        env.pop("FORECAST_NO_WORKER", None)
+        out = str(Path(work) / "out")
+        run = [*forecast, "run", str(FLAGSHIP), "--out", out, "--quiet"]
+        try:
+            results["second run in one process, prior changed"] = second_run_in_process(
+                args.repeats
+            )
+            timed([*run, "--format", "json"], env)  # starts the worker and compiles
+            key = "fresh run --format json (worker warm)"
+            results[key] = [timed([*run, "--format", "json"], env) for _ in range(args.repeats)]
+            timed(run, env)  # imports the report's libraries in the worker
+            key = "fresh run, all formats (worker warm)"
+            results[key] = [timed(run, env) for _ in range(args.repeats)]
+            structural = []
+            text = FLAGSHIP.read_text(encoding="utf-8")
+            for index in range(args.slow_repeats):
+                # One more outcome, named anew each time: a structure never compiled before.
+                extra = f"  extra_{index}_{os.getpid()}: {{prior: {{beta: [2, 2]}}}}\n"
+                changed = text.replace("outcomes:\n", "outcomes:\n" + extra, 1)
+                path = Path(work) / "structure.yaml"
+                path.write_text(changed, encoding="utf-8")
+                command = [*forecast, "run", str(path), "--out", out, "--quiet"]
+                structural.append(timed([*command, "--format", "json"], env))
+            results["fresh run --format json, new structure"] = structural
+            results["fresh run --format json --no-worker"] = [
+                timed([*run, "--format", "json", "--no-worker"], env)
+                for _ in range(args.slow_repeats)
+            ]
+        finally:
+            subprocess.run([*forecast, "cache", "clear"], cwd=ROOT, env=env, check=False)
+        validate = [*forecast, "validate", *sorted(str(p) for p in ROOT.glob("scenarios/*.yaml"))]
+        results["validate scenarios/*.yaml"] = [timed(validate, env) for _ in range(args.repeats)]
+        bare = [sys.executable, str(ROOT / "benchmarks" / "bare_flagship.py")]
+        timed(bare, env)  # fills PyTensor's compile cache
+        results["bare PyMC script"] = [timed(bare, env) for _ in range(args.slow_repeats)]
+
+    bare_median = statistics.median(results["bare PyMC script"])
+    print(f"{'':44} {'before':>7} {'now':>7} {'ratio':>6} {'/ bare':>7} {'target':>7}   runs")
+    for name, runs in results.items():
+        now = statistics.median(runs)
+        before = BEFORE[name]
+        target = TARGETS.get(name)
+        shown = f"{target:7.1f}" if target else f"{'':7}"
+        mark = "" if target is None else ("  met" if now <= target else "  MISSED")
+        print(
+            f"{name:44} {before:7.1f} {now:7.2f} {now / before:6.2f} {now / bare_median:7.2f} "
+            f"{shown}   {', '.join(f'{r:.1f}' for r in runs)}{mark}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""Compiled models, kept in the process by structure: compile once, take new numbers at once.
+
+Compiling is most of the cost of a run. Every number of the file is data (`model.model_data`),
+so one compiled model serves every file of the same structure (`model.structure_key`): a
+tweaked prior, an evidence item left out, the next save in a watch loop. The prior's forward
+sampler is compiled alongside and kept the same way.
+
+Two samplers, chosen by the size of the model's log density (docs/run-output.md, "Sampling"):
+nutpie (NUTS in Rust over a numba-compiled density) samples the flagship in about 2 s where
+PyMC's own NUTS takes 15, but numba's compile time grows steeply with the graph (about 25 s for
+the flagship's 614 operations, minutes for a chain of twenty outcomes) and cannot be cached on
+disk; PyMC compiles to C, which PyTensor caches on disk, and runs its chains in processes.
+Models up to NUTPIE_OPERATIONS operations use nutpie, larger ones PyMC.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from forecast import model as scenario_model
+from forecast.spec import Scenario
+
+# Compiled models kept in one process; a watch loop or a worker rarely sees more structures.
+KEEP = 8
+# Operations in the log density graph (before rewrites) up to which nutpie's compile pays off.
+NUTPIE_OPERATIONS = 800
+# PyMC's parallel chains start from a fresh server process: forking this one, which already
+# runs numba's and the BLAS's threads, can deadlock the children.
+MP_CONTEXT = "forkserver"
+
+
+@dataclass
+class Compiled:
+    """One structure's posterior sampler and batched prior sampler (PyTensor)."""
+
+    key: str
+    sampler: str  # "nutpie" or "pymc"
+    posterior: object  # nutpie's compiled model, or PyMC's model
+    step: object  # PyMC's NUTS step (pymc), None (nutpie)
+    prior_function: object
+    prior_model: object
+    prior_rngs: list
+    prior_draws: int
+    data_names: tuple[str, ...]
+    initial_points: dict
+
+    def sample_posterior(
+        self,
+        data: dict[str, np.ndarray],
+        *,
+        draws: int,
+        tune: int,
+        chains: int,
+        cores: int,
+        seed: int,
+        target_accept: float,
+        progress: bool,
+    ) -> xr.DataTree:
+        if self.sampler == "pymc":
+            return self._sample_pymc(
+                data, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+                progress=progress,
+            )  # fmt: skip
+        import nutpie
+
+        return nutpie.sample(
+            self.posterior.with_data(**data),
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            seed=seed,
+            target_accept=target_accept,
+            progress_bar=progress,
+            save_warmup=False,
+        )
+
+    def _sample_pymc(self, data, *, draws, tune, chains, cores, seed, progress) -> xr.DataTree:
+        import pymc as pm
+
+        pm.set_data(data, model=self.posterior)
+        return pm.sample(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            mp_ctx=MP_CONTEXT,
+            random_seed=seed,
+            progressbar=progress,
+            step=self.step,
+            initvals=self.initial_points,
+            compute_convergence_checks=False,
+            model=self.posterior,
+        )
+
+    def sample_prior(self, data: dict[str, np.ndarray], seed: int) -> list[np.ndarray]:
+        from pymc.pytensorf import reseed_rngs
+
+        for name, value in data.items():
+            self.prior_model[name].set_value(value)
+        reseed_rngs(self.prior_rngs, seed)
+        return [np.asarray(value) for value in self.prior_function()]
+
+
+_kept: OrderedDict[str, Compiled] = OrderedDict()
+_lock = threading.Lock()
+
+
+def compiled_for(
+    scenario: Scenario, *, prior_draws: int, target_accept: float
+) -> tuple[Compiled, bool]:
+    """The compiled model of the scenario's structure, and whether it was already compiled."""
+    settings = {"prior_draws": prior_draws, "target_accept": target_accept}
+    key = scenario_model.structure_key(scenario, {**settings, **_versions()})
+    with _lock:
+        if key in _kept:
+            _kept.move_to_end(key)
+            return _kept[key], True
+        compiled = _compile(scenario, key, prior_draws, target_accept)
+        _kept[key] = compiled
+        while len(_kept) > KEEP:
+            _kept.popitem(last=False)
+        return compiled, False
+
+
+def forget() -> None:
+    """Drop every compiled model (tests, and a worker told to free its memory)."""
+    with _lock:
+        _kept.clear()
+
+
+def operations(model) -> int:
+    """The size of a model's log density graph, before PyTensor's rewrites."""
+    from pytensor.graph.traversal import applys_between
+
+    return sum(1 for _ in applys_between(model.value_vars, [model.logp()]))
+
+
+def _compile(scenario: Scenario, key: str, prior_draws: int, target_accept: float) -> Compiled:
+    import pymc as pm
+    from pymc.pytensorf import compile as compile_function
+
+    posterior_model = scenario_model.build_model(scenario)
+    points = scenario_model.initial_points(posterior_model)
+    if operations(posterior_model) <= NUTPIE_OPERATIONS:
+        import nutpie
+
+        sampler, step = "nutpie", None
+        posterior = nutpie.compile_pymc_model(
+            posterior_model, backend="numba", initial_points=points
+        )
+    else:
+        sampler, posterior = "pymc", posterior_model
+        step = pm.NUTS(model=posterior_model, target_accept=target_accept)
+    prior_model = scenario_model.build_model(scenario, prior=True, batch=prior_draws)
+    outputs = [prior_model[name] for name in scenario_model.prior_variables(scenario)]
+    function, updates = compile_function(
+        [], outputs, random_seed=False, return_updates=True, on_unused_input="ignore"
+    )
+    data_names = tuple(scenario_model.model_data(scenario))
+    return Compiled(
+        key=key,
+        sampler=sampler,
+        posterior=posterior,
+        step=step,
+        prior_function=function,
+        prior_model=prior_model,
+        prior_rngs=list(updates),
+        prior_draws=prior_draws,
+        data_names=data_names,
+        initial_points=points,
+    )
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    from forecast import __version__
+
+    names = ("pymc", "pytensor", "nutpie", "numba")
+    return {"forecast": __version__, **{name: version(name) for name in names}}

@@ -1,0 +1,72 @@
+"""Compiled models kept by structure: a cached model and a fresh one give the same draws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from forecast import compiled, inference
+from forecast.model import structure_key
+from forecast.spec import parse_scenario
+
+pytestmark = pytest.mark.slow
+
+TEXT = """\
+version: 1
+title: cached
+outcomes:
+  talks: {prior: {beta: [2, 3]}}
+  deal:
+    given: [talks]
+    prior: {talks: {mean: 0.4, sd: 0.15}, otherwise: {beta: [1, 9]}}
+evidence:
+  - {outcome: deal, successes: 2, trials: 5}
+"""
+# The same structure with other numbers: a tweaked prior, other counts, another weight.
+TWEAKED = TEXT.replace("{beta: [2, 3]}", "{beta: [5, 1]}").replace(
+    "successes: 2, trials: 5", "successes: 4, trials: 9, weight: 0.5"
+)
+SETTINGS = inference.Settings(draws=200, tune=200, chains=2, seed=11)
+
+
+def draws(sampled) -> dict[str, np.ndarray]:
+    tree = sampled.tree
+    return {
+        f"{group}/{name}": tree[group][name].values
+        for group in ("posterior", "prior")
+        for name in tree[group].data_vars
+    }
+
+
+def assert_same(first: dict, second: dict) -> None:
+    assert first.keys() == second.keys()
+    for name in first:
+        np.testing.assert_array_equal(first[name], second[name], err_msg=name)
+
+
+def test_numbers_do_not_change_the_structure_key():
+    base, tweaked = parse_scenario(TEXT.encode()), parse_scenario(TWEAKED.encode())
+    assert structure_key(base) == structure_key(tweaked)
+    renamed = parse_scenario(TEXT.replace("talks", "meeting").encode())
+    assert structure_key(renamed) != structure_key(base)
+
+
+def test_a_kept_model_gives_the_draws_of_a_fresh_one():
+    base, tweaked = parse_scenario(TEXT.encode()), parse_scenario(TWEAKED.encode())
+    compiled.forget()
+    fresh_base = inference.sample(base, SETTINGS)
+    assert not fresh_base.reused
+    # Another file of the same structure takes the kept model, with its own numbers.
+    kept_tweaked = inference.sample(tweaked, SETTINGS)
+    assert kept_tweaked.reused
+    assert kept_tweaked.compile_seconds < 1
+    kept_base = inference.sample(base, SETTINGS)
+    assert_same(draws(fresh_base), draws(kept_base))
+    compiled.forget()
+    fresh_tweaked = inference.sample(tweaked, SETTINGS)
+    assert not fresh_tweaked.reused
+    assert_same(draws(fresh_tweaked), draws(kept_tweaked))
+    # And the numbers did reach the model: the tweaked prior moved the talks.
+    prior = kept_tweaked.tree["prior"]["talks"].values.mean()
+    assert prior == pytest.approx(5 / 6, abs=0.01)
+    assert fresh_base.tree["prior"]["talks"].values.mean() == pytest.approx(2 / 5, abs=0.01)
