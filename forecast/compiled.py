@@ -15,6 +15,7 @@ Models up to NUTPIE_OPERATIONS operations use nutpie, larger ones PyMC.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ class Compiled:
     prior_draws: int
     data_names: tuple[str, ...]
     initial_points: dict
+    step_state: object = None  # the PyMC step's state as built, restored before every run
 
     def sample_posterior(
         self,
@@ -84,6 +86,10 @@ class Compiled:
         import pymc as pm
 
         pm.set_data(data, model=self.posterior)
+        # A sequential run leaves the step tuned (step size, mass matrix, tune off), and parallel
+        # chains start from the step as it stands: every run starts from the state it was built
+        # with (the setter copies it).
+        self.step.sampling_state = self.step_state
         return pm.sample(
             draws=draws,
             tune=tune,
@@ -150,13 +156,14 @@ def _compile(scenario: Scenario, key: str, prior_draws: int, target_accept: floa
     if operations(posterior_model) <= NUTPIE_OPERATIONS:
         import nutpie
 
-        sampler, step = "nutpie", None
+        sampler, step, step_state = "nutpie", None, None
         posterior = nutpie.compile_pymc_model(
             posterior_model, backend="numba", initial_points=points
         )
     else:
         sampler, posterior = "pymc", posterior_model
         step = pm.NUTS(model=posterior_model, target_accept=target_accept)
+        step_state = copy.deepcopy(step.sampling_state)
     prior_model = scenario_model.build_model(scenario, prior=True, batch=prior_draws)
     outputs = [prior_model[name] for name in scenario_model.prior_variables(scenario)]
     function, updates = compile_function(
@@ -174,6 +181,7 @@ def _compile(scenario: Scenario, key: str, prior_draws: int, target_accept: floa
         prior_draws=prior_draws,
         data_names=data_names,
         initial_points=points,
+        step_state=step_state,
     )
 
 

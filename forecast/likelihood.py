@@ -43,6 +43,9 @@ def log_likelihood(counts, weight, target, *, binary: bool):
     else:
         from pytensor.tensor import gammaln
         from pytensor.tensor.special import xlogy
+    # An item left out has weight 0: its term must be 0, also where a probability is exactly 0
+    # or 1 in floating point (0 * -inf, and its gradient, would be NaN).
+    probabilities = xp.where(xp.greater(weight, 0), probabilities, 0.5)
     coefficient = gammaln(counts.sum(axis=-1) + 1) - gammaln(counts + 1).sum(axis=-1)
     # xlogy: a category never observed contributes nothing, even where its probability is 0.
     return weight * (coefficient + xlogy(counts, probabilities).sum(axis=-1))

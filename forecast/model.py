@@ -108,7 +108,8 @@ def _floats(values) -> np.ndarray:
 
 
 def initial_points(model: pm.Model) -> dict[str, np.ndarray]:
-    """Starting values that depend on the structure only (the sampler jitters them by its seed).
+    """Starting values that depend on the structure only (nutpie jitters them by its seed; PyMC,
+    given a prepared step, starts every chain there, and R-hat compares them after tuning).
 
     PyMC's default start is each distribution's central point, computed from the numbers; a
     start that ignores them keeps a cached model's draws identical to a fresh one's.

@@ -99,6 +99,8 @@ def joint(
     The result's table has one axis per name, in the order given, after the batch axes.
     Raises TooLarge where that needs a table of more than `limit` entries.
     """
+    if len(set(names)) != len(names):
+        raise ValueError(f"each outcome may be named once, got {list(names)}")
     parents = {o.name: o.parents for o in scenario.outcomes}
     cardinality = {o.name: o.cardinality for o in scenario.outcomes}
     order, largest = elimination_plan(parents, cardinality, names)

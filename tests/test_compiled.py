@@ -70,3 +70,29 @@ def test_a_kept_model_gives_the_draws_of_a_fresh_one():
     prior = kept_tweaked.tree["prior"]["talks"].values.mean()
     assert prior == pytest.approx(5 / 6, abs=0.01)
     assert fresh_base.tree["prior"]["talks"].values.mean() == pytest.approx(2 / 5, abs=0.01)
+
+
+def test_a_kept_pymc_step_starts_every_run_untuned():
+    # A chain of thirteen links is above nutpie's size limit and is sampled by PyMC's NUTS. One
+    # chain runs in this process and leaves the kept step tuned; the next run must not inherit
+    # that tuning, so it gives the draws of a freshly compiled model.
+    links = ["version: 1", "title: a chain", "outcomes:", "  c0: {prior: {beta: [2, 2]}}"]
+    for k in range(1, 13):
+        links += [
+            f"  c{k}:",
+            f"    given: [c{k - 1}]",
+            f"    prior: {{c{k - 1}: {{beta: [3, 1]}}, otherwise: {{beta: [1, 3]}}}}",
+        ]
+    links += ["evidence:", "  - {outcome: c12, successes: 3, trials: 4}"]
+    scenario = parse_scenario(("\n".join(links) + "\n").encode())
+    settings = inference.Settings(draws=100, tune=100, chains=2, seed=3)
+    compiled.forget()
+    fresh = inference.sample(scenario, settings, with_prior=False)
+    assert fresh.sampler == "pymc"
+    inference.sample(scenario, inference.Settings(100, 100, 1, 9), with_prior=False)
+    kept = inference.sample(scenario, settings, with_prior=False)
+    assert kept.reused
+    for name in fresh.tree["posterior"].data_vars:
+        np.testing.assert_array_equal(
+            fresh.tree["posterior"][name].values, kept.tree["posterior"][name].values, name
+        )

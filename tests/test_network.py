@@ -196,3 +196,11 @@ def test_a_twenty_link_chain_with_marginal_evidence_samples_in_seconds():
     np.testing.assert_allclose(
         loglik, np.log(120) + 7 * np.log(recursion) + 3 * np.log1p(-recursion)
     )
+
+
+def test_an_item_left_out_adds_nothing_even_at_a_certain_probability():
+    counts = np.array([3.0, 2.0])
+    for p in (0.0, 1.0, 0.3):
+        assert likelihood.log_likelihood(counts, 0.0, np.array(p), binary=True) == 0
+    three = np.array([1.0, 0.0, 2.0])
+    assert likelihood.log_likelihood(three, 0.0, np.array([0.0, 0.5, 0.5]), binary=False) == 0

@@ -258,17 +258,22 @@ class Worker:
         goes away (Ctrl-C): then the job is cancelled and its folder never swapped in."""
         self.jobs.put(job)
         last_word = time.monotonic()
-        while not job.done.wait(0.2):
-            # The client sends nothing while it waits: anything readable is its end of file.
-            readable, _, _ = select.select([connection], [], [], 0)
-            if readable:
-                job.cancelled.set()
-            if job.cancelled.is_set():
-                job.done.wait()
-                return None
-            if time.monotonic() - last_word >= ALIVE_EVERY:
-                channel.send({"type": "alive"})
-                last_word = time.monotonic()
+        try:
+            while not job.done.wait(0.2):
+                # The client sends nothing while it waits: anything readable is its end of file.
+                readable, _, _ = select.select([connection], [], [], 0)
+                if readable:
+                    job.cancelled.set()
+                if job.cancelled.is_set():
+                    job.done.wait()
+                    return None
+                if time.monotonic() - last_word >= ALIVE_EVERY:
+                    channel.send({"type": "alive"})
+                    last_word = time.monotonic()
+        except BaseException:
+            # The client is gone (a broken pipe mid-send): its run must not be swapped in.
+            job.cancelled.set()
+            raise
         return job.answer
 
     def _run(self, job: Job) -> dict:
