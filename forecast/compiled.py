@@ -39,15 +39,12 @@ MP_CONTEXT = "forkserver"
 class Compiled:
     """One structure's posterior sampler and batched prior sampler (PyTensor)."""
 
-    key: str
     sampler: str  # "nutpie" or "pymc"
     posterior: object  # nutpie's compiled model, or PyMC's model
     step: object  # PyMC's NUTS step (pymc), None (nutpie)
     prior_function: object
     prior_model: object
     prior_rngs: list
-    prior_draws: int
-    data_names: tuple[str, ...]
     initial_points: dict
     step_state: object = None  # the PyMC step's state as built, restored before every run
 
@@ -113,7 +110,8 @@ class Compiled:
         return [np.asarray(value) for value in self.prior_function()]
 
 
-_kept: OrderedDict[str, Compiled] = OrderedDict()
+# By structure key, prior draws and target acceptance: what a compiled model depends on.
+_kept: OrderedDict[tuple[str, int, float], Compiled] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -121,13 +119,12 @@ def compiled_for(
     scenario: Scenario, *, prior_draws: int, target_accept: float
 ) -> tuple[Compiled, bool]:
     """The compiled model of the scenario's structure, and whether it was already compiled."""
-    settings = {"prior_draws": prior_draws, "target_accept": target_accept}
-    key = scenario_model.structure_key(scenario, {**settings, **_versions()})
+    key = (scenario_model.structure_key(scenario), prior_draws, target_accept)
     with _lock:
         if key in _kept:
             _kept.move_to_end(key)
             return _kept[key], True
-        compiled = _compile(scenario, key, prior_draws, target_accept)
+        compiled = _compile(scenario, prior_draws, target_accept)
         _kept[key] = compiled
         while len(_kept) > KEEP:
             _kept.popitem(last=False)
@@ -147,7 +144,7 @@ def operations(model) -> int:
     return sum(1 for _ in applys_between(model.value_vars, [model.logp()]))
 
 
-def _compile(scenario: Scenario, key: str, prior_draws: int, target_accept: float) -> Compiled:
+def _compile(scenario: Scenario, prior_draws: int, target_accept: float) -> Compiled:
     import pymc as pm
     from pymc.pytensorf import compile as compile_function
 
@@ -169,26 +166,13 @@ def _compile(scenario: Scenario, key: str, prior_draws: int, target_accept: floa
     function, updates = compile_function(
         [], outputs, random_seed=False, return_updates=True, on_unused_input="ignore"
     )
-    data_names = tuple(scenario_model.model_data(scenario))
     return Compiled(
-        key=key,
         sampler=sampler,
         posterior=posterior,
         step=step,
         prior_function=function,
         prior_model=prior_model,
         prior_rngs=list(updates),
-        prior_draws=prior_draws,
-        data_names=data_names,
         initial_points=points,
         step_state=step_state,
     )
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import version
-
-    from forecast import __version__
-
-    names = ("pymc", "pytensor", "nutpie", "numba")
-    return {"forecast": __version__, **{name: version(name) for name in names}}

@@ -67,10 +67,10 @@ def structure(scenario: Scenario) -> dict:
     }
 
 
-def structure_key(scenario: Scenario, versions: dict | None = None) -> str:
-    """A hash of the structure (and of the versions that compile it, when given)."""
-    described = {"structure": structure(scenario), "versions": versions or {}}
-    text = json.dumps(described, sort_keys=True, separators=(",", ":"))
+def structure_key(scenario: Scenario) -> str:
+    """A hash of the structure. Versions are not in it: a process keeps its compiled models only
+    while its versions cannot change, and a worker of other versions is replaced."""
+    text = json.dumps(structure(scenario), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 

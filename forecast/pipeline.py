@@ -169,8 +169,7 @@ def _evidence(scenario, posterior, settings, refit_warnings: list[str]) -> list[
             {
                 "outcome": item.outcome,
                 "when": item.when,
-                "row": outcome.rows[item.row].key if item.row is not None else None,
-                "given": outcome.row_given(item.row) if item.row is not None else None,
+                **summarize.condition_row(outcome, item.row),
                 "source": item.source,
                 "weight": item.weight,
                 "data": data,

@@ -103,6 +103,14 @@ def _row(outcome, index: int, posterior: Draws, prior: Draws) -> dict:
     return entry
 
 
+def condition_row(outcome, row: int | None) -> dict:
+    """The row an evidence item or reference class bears on: its key and its parents' values,
+    both None for an outcome's overall probability or an outcome without parents."""
+    if row is None or not outcome.parents:
+        return {"row": None, "given": None}
+    return {"row": outcome.rows[row].key, "given": outcome.row_given(row)}
+
+
 def summarize_scenarios(
     scenario: Scenario, posterior: Draws, prior: Draws, rng: np.random.Generator
 ) -> dict:
@@ -218,8 +226,7 @@ def summarize_reference_classes(
         entry = {
             "outcome": reference.outcome,
             "when": reference.when,
-            "row": outcome.rows[reference.row].key if outcome.parents else None,
-            "given": outcome.row_given(reference.row) if outcome.parents else None,
+            **condition_row(outcome, reference.row),
             "pooling": reference.pooling,
             "source": reference.source,
             "target": describe(target),
