@@ -164,6 +164,7 @@ def make_summary() -> dict:
             {
                 "outcome": "sanctions_eased",
                 "when": "deal_form == freeze_for_relief",
+                "row": "deal_form == freeze_for_relief",
                 "given": {"deal_form": "freeze_for_relief"},
                 "source": "UN resolutions, 2006-2017",
                 "weight": 0.5,
@@ -175,6 +176,7 @@ def make_summary() -> dict:
             {
                 "outcome": "deal_form",
                 "when": None,
+                "row": None,
                 "given": None,
                 "source": None,
                 "weight": 1,
@@ -188,6 +190,7 @@ def make_summary() -> dict:
             {
                 "outcome": "sanctions_eased",
                 "when": "otherwise",
+                "row": "otherwise",
                 "given": None,
                 "pooling": "partial",
                 "source": "Sanctions relief after talks, 1994-2015",
@@ -387,6 +390,14 @@ def test_evidence_and_classes_name_their_row_in_labels(summary, outcomes):
     long = copy.deepcopy(outcomes)
     long["deal_form"]["label"] = "Deal form " * 12
     assert describe_when(reference_class, long) == "otherwise"
+
+
+def test_a_when_inside_the_otherwise_row_is_described_by_that_row(summary, outcomes):
+    (reference_class,) = summary["reference_classes"]
+    # `when` names one combination that has no row of its own: the item bears on the otherwise
+    # row, which the summary names in `row`.
+    inside = {**reference_class, "when": "deal_form == collapse"}
+    assert describe_when(inside, outcomes) == "Deal form: Talks drag on or collapse"
 
 
 def test_wording_module_has_no_row_key_parser():

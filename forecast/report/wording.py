@@ -144,12 +144,14 @@ def _value_count(outcome: str, outcomes: Mapping) -> int:
 def describe_when(item: Mapping, outcomes: Mapping) -> str:
     """The condition row an evidence item or reference class bears on, in labels, to follow
     "given"; "" when it bears on the outcome's overall probability. The otherwise row is
-    described by what it covers when that is short, else as "otherwise"."""
-    if item["when"] is None:
+    described by what it covers when that is short, else as "otherwise". The row is the one the
+    engine resolved (`row`), not `when` as written, which may name one combination that the
+    otherwise row covers."""
+    if item["row"] is None:
         return ""
     if item["given"] is not None:
         return describe_given(item["given"], outcomes)
-    (row,) = (row for row in outcomes[item["outcome"]]["rows"] if row["key"] == item["when"])
+    (row,) = (row for row in outcomes[item["outcome"]]["rows"] if row["key"] == item["row"])
     return _otherwise_covers(row, item["outcome"], outcomes) or "otherwise"
 
 
