@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 python3 python; do \
 	  command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
 	  && { echo $$p; break; }; done)
 
-.PHONY: demo test lint format bench clean venv
+.PHONY: demo backtest test lint format bench clean venv
 
 venv: $(STAMP)
 
@@ -26,6 +26,20 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/forecast run scenarios/singapore-summit-2018.yaml --out reports
+	$(BIN)/forecast score reports/singapore-summit-2018 \
+	  --resolutions scenarios/singapore-summit-2018.resolutions.yaml
+
+# The flagship and the earlier rounds in scenarios/backtest/, each written as of its own past
+# date, run into reports/backtest/ and scored together by one `forecast score`.
+BACKTEST := $(filter-out %.resolutions.yaml,$(wildcard scenarios/backtest/*.yaml))
+
+backtest: $(STAMP)
+	$(BIN)/forecast run scenarios/singapore-summit-2018.yaml $(BACKTEST) \
+	  --out reports/backtest --format json,html
+	$(BIN)/forecast score reports/backtest/singapore-summit-2018 \
+	  $(patsubst scenarios/backtest/%.yaml,reports/backtest/%,$(BACKTEST)) \
+	  --resolutions scenarios/singapore-summit-2018.resolutions.yaml \
+	  $(addprefix --resolutions ,$(BACKTEST:.yaml=.resolutions.yaml))
 
 lint: $(STAMP)
 	$(BIN)/ruff check forecast tests benchmarks

@@ -1,9 +1,11 @@
-"""PyMC's NUTS against nutpie's, each compiled once, on the flagship and on a 50-outcome file.
+"""The three samplers, each compiled once, on a small file, the flagship and a 50-outcome file.
 
 For each model and sampler: the size of the log density graph, the compile time, and the wall
 time of sampling again with other numbers swapped in (the compile kept), median of REPEATS.
 Both run 4 chains of 1,000 draws after 1,000 tuning steps with the model's target acceptance.
-This is the measurement behind `forecast.compiled.NUTPIE_OPERATIONS`.
+The samplers: nutpie calling PyTensor's cached density (nutpie-cached), nutpie's own numba
+backend (nutpie), PyMC's NUTS (pymc). This is the measurement behind
+`forecast.compiled.CACHED_OPERATIONS` and `NUTPIE_OPERATIONS`.
 
 Usage: python benchmarks/samplers.py [--repeats 3]
 """
@@ -51,7 +53,9 @@ def measure(scenario, sampler: str, repeats: int) -> tuple[int, float, list[floa
     accept = inference.target_accept(scenario)
     points = scenario_model.initial_points(model)
     start = time.perf_counter()
-    if sampler == "nutpie":
+    if sampler == "nutpie-cached":
+        posterior = compiled._nutpie_over_pytensor(model, points)
+    elif sampler == "nutpie":
         import nutpie
 
         posterior = nutpie.compile_pymc_model(model, backend="numba", initial_points=points)
@@ -62,9 +66,16 @@ def measure(scenario, sampler: str, repeats: int) -> tuple[int, float, list[floa
     times = []
     for seed in range(repeats):
         start = time.perf_counter()
-        if sampler == "nutpie":
+        if sampler.startswith("nutpie"):
+            import nutpie
+
+            if sampler == "nutpie-cached":
+                pm.set_data(data, model=model)
+                ready = posterior
+            else:
+                ready = posterior.with_data(**data)
             nutpie.sample(
-                posterior.with_data(**data), draws=1000, tune=1000, chains=4, cores=2,
+                ready, draws=1000, tune=1000, chains=4, cores=2,
                 seed=seed, target_accept=accept, progress_bar=False,
             )  # fmt: skip
         else:
@@ -85,15 +96,17 @@ def main() -> None:
     from forecast.spec import load_scenario, parse_scenario
 
     models = {
+        "greece 2015": load_scenario(ROOT / "scenarios" / "greece-after-referendum-2015.yaml"),
         "flagship": load_scenario(ROOT / "scenarios" / "singapore-summit-2018.yaml"),
         "fifty outcomes": parse_scenario(fifty_outcomes().encode(), "fifty.yaml"),
     }
-    print(f"{'model':16} {'sampler':8} {'operations':>10} {'compile s':>10} {'sample s':>9}   runs")
+    header = f"{'model':16} {'sampler':13} {'operations':>10} {'compile s':>10} {'sample s':>9}"
+    print(f"{header}   runs")
     for name, scenario in models.items():
-        for sampler in ("nutpie", "pymc"):
+        for sampler in ("nutpie-cached", "nutpie", "pymc"):
             size, compile_seconds, times = measure(scenario, sampler, args.repeats)
             print(
-                f"{name:16} {sampler:8} {size:10d} {compile_seconds:10.1f} "
+                f"{name:16} {sampler:13} {size:10d} {compile_seconds:10.1f} "
                 f"{statistics.median(times):9.1f}   {', '.join(f'{t:.1f}' for t in times)}",
                 flush=True,
             )

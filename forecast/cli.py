@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from forecast import __version__
-from forecast.errors import ForecastError, RunError, ScenarioError
+from forecast.errors import ForecastError, OptionError, RunError, ScenarioError
 
 FORMATS = ("json", "html", "pdf")
 REPORT_FORMATS = ("html", "pdf")
@@ -73,7 +73,8 @@ def cli():
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def validate(files):
-    """Check scenario files and report every problem, one line each as FILE:LINE:COL.
+    """Check scenario files (and resolutions files, named *.resolutions.yaml) and report every
+    problem, one line each as FILE:LINE:COL.
 
     \b
     Example:
@@ -81,6 +82,19 @@ def validate(files):
     """
     problems = []
     for file in files:
+        if file.endswith(RESOLUTIONS_SUFFIX):
+            from forecast.scoring.resolutions import load_resolutions
+
+            try:
+                resolved = load_resolutions(file)
+            except ScenarioError as error:
+                problems.extend(error.problems)
+                continue
+            click.echo(
+                f"{resolved.file}: ok (resolutions of {resolved.scenario}: "
+                f"{_count(resolved.resolutions, 'outcome')} resolved)"
+            )
+            continue
         try:
             scenario = _load_all([file])[0]
         except ScenarioError as error:
@@ -94,6 +108,10 @@ def validate(files):
         )
     if problems:
         raise ScenarioError(problems)
+
+
+# What tells a resolutions file from a scenario file beside it (docs/scoring.md).
+RESOLUTIONS_SUFFIX = ".resolutions.yaml"
 
 
 def _count(items, one: str, many: str | None = None) -> str:
@@ -186,7 +204,7 @@ def schema():
 
 
 def _formats(ctx, param, value: str) -> set[str]:
-    allowed = FORMATS if ctx.command.name == "run" else REPORT_FORMATS
+    allowed = FORMATS if ctx.command.name in ("run", "compare") else REPORT_FORMATS
     chosen = {part.strip() for part in value.split(",") if part.strip()}
     unknown = chosen - set(allowed)
     if unknown or not chosen:
@@ -254,17 +272,64 @@ def _formats(ctx, param, value: str) -> set[str]:
     help="Sample in this process rather than in the local worker that keeps compiled models "
     "between runs (as does FORECAST_NO_WORKER=1). The output is the same either way.",
 )
-def run(files, out_dir, seed, draws, tune, chains, formats, paper, quiet, strict, no_worker):
+@click.option(
+    "--set",
+    "set_options",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Run a what-if: the file with the value at PATH replaced by VALUE (YAML). PATH is "
+    "dotted keys with list indices from 0 in brackets, such as evidence[0].weight. Repeatable. "
+    "Writes OUT/<stem>@<name>/, never the base run's folder.",
+)
+@click.option(
+    "--name",
+    "what_if_name",
+    default=None,
+    metavar="NAME",
+    help="Name of the --set run: OUT/<stem>@NAME/.  [default: set- and 8 hex digits of a "
+    "SHA-256 of the overrides]",
+)
+@click.option(
+    "--variant",
+    "variant_names",
+    multiple=True,
+    metavar="NAME",
+    help="Run only this variant of the file besides the base; repeatable.  [default: all]",
+)
+@click.option("--no-variants", is_flag=True, help="Run the file alone, none of its variants.")
+def run(
+    files,
+    out_dir,
+    seed,
+    draws,
+    tune,
+    chains,
+    formats,
+    paper,
+    quiet,
+    strict,
+    no_worker,
+    set_options,
+    what_if_name,
+    variant_names,
+    no_variants,
+):
     """Sample each scenario's posterior and write its summary, draws and reports.
 
     Writes OUT/<stem>/summary.json, posterior.nc, scenario.yaml, report.html and report.pdf,
-    and OUT/index.html. A failed or interrupted run leaves the previous results as they were.
+    and OUT/index.html. A file's variants are run too, each into OUT/<stem>@<variant>/, and
+    compared with the base in OUT/<stem>/compare.html, .pdf and .json. A failed or
+    interrupted run leaves the previous results as they were.
 
     \b
     Example:
       forecast run scenarios/singapore-summit-2018.yaml --seed 7 --format json,html
+      forecast run scenarios/singapore-summit-2018.yaml \\
+        --set 'outcomes.summit_held.prior={interval: [0.8, 0.98]}' --name confident
     """
+    what_if = _command_line_what_if(set_options, what_if_name, variant_names, no_variants)
     scenarios = _load_all(files)
+    plans = _plan_runs(scenarios, what_if, variant_names, no_variants)
     stems: dict[str, str] = {}
     for scenario in scenarios:
         stem = Path(scenario.source_file).stem
@@ -298,27 +363,127 @@ def run(files, out_dir, seed, draws, tune, chains, formats, paper, quiet, strict
         if not disabled_by_environment():
             worker = Runner(in_process=run_scenario)
             run_one = worker.run
-    failed_diagnostics = False
+    failed_diagnostics, first = False, True
     try:
-        for number, scenario in enumerate(scenarios):
-            result = run_one(scenario, Path(out_dir), options)
-            if not result.diagnostics_ok:
-                failed_diagnostics = True
-            for warning in result.warnings:
-                click.secho(f"warning: {scenario.source_file}: {warning}", fg="yellow", err=True)
-            if quiet:
-                continue
-            # The index first, once: a run's output then ends with the paths of its reports.
-            if number == 0 and "html" in formats:
-                click.echo(str(Path(out_dir) / "index.html"))
-            for path in result.written:
-                click.echo(str(path))
+        for runs in plans:
+            results = []
+            for scenario in runs:
+                result = run_one(scenario, Path(out_dir), options)
+                results.append(result)
+                if not result.diagnostics_ok:
+                    failed_diagnostics = True
+                for warning in result.warnings:
+                    line = f"warning: {_run_label(scenario)}: {warning}"
+                    click.secho(line, fg="yellow", err=True)
+                if not quiet:
+                    # The index first, once: the output then ends with the paths of reports.
+                    if first and "html" in formats:
+                        click.echo(str(Path(out_dir) / "index.html"))
+                    for path in result.written:
+                        click.echo(str(path))
+                first = False
+            if len(results) > 1:
+                from forecast.compare import write_comparison
+
+                folders = [result.run_dir for result in results]
+                for path in write_comparison(folders, folders[0], formats=formats, paper=paper):
+                    if not quiet:
+                        click.echo(str(path))
+                if "html" in formats:
+                    from forecast.report import write_index
+
+                    write_index(Path(out_dir))  # again, to link the comparison
+
     finally:
         if worker is not None:
             worker.close()
     if strict and failed_diagnostics:
         click.echo("error: convergence diagnostics failed (--strict)", err=True)
         sys.exit(EXIT_STRICT)
+
+
+def _command_line_what_if(set_options, name, variant_names, no_variants):
+    """The what-if of --set and --name, if any; refuses options that contradict each other."""
+    from forecast.spec.overrides import command_line_what_if, read_set_options
+
+    if name is not None and not set_options:
+        raise OptionError(f"--name '{name}' names a --set run; give --set PATH=VALUE too")
+    if set_options and variant_names:
+        raise OptionError(
+            "--set and --variant cannot be combined: --set runs one what-if of the file itself; "
+            "to change a variant, edit its set: in the file"
+        )
+    if variant_names and no_variants:
+        raise OptionError("--variant and --no-variants contradict each other; give one")
+    if not set_options:
+        return None
+    return command_line_what_if(read_set_options(set_options), name)
+
+
+def _plan_runs(scenarios, what_if, variant_names, no_variants) -> list[list]:
+    """For each file, the scenarios to run: the what-if of --set alone, or the file and the
+    variants chosen. Raises the problems of every file at once."""
+    from forecast.spec import load_what_if
+    from forecast.spec.overrides import choose_variants
+
+    plans, problems = [], []
+    for scenario in scenarios:
+        try:
+            if what_if is not None:
+                plans.append([load_what_if(scenario, what_if)])
+                continue
+            chosen = [] if no_variants else choose_variants(scenario, variant_names)
+            plans.append([scenario, *(load_what_if(scenario, v) for v in chosen)])
+        except ScenarioError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise ScenarioError(problems)
+    return plans
+
+
+def _run_label(scenario) -> str:
+    """A run in a message: its file, and the what-if's name when it is one."""
+    if scenario.what_if is None:
+        return scenario.source_file
+    return f"{scenario.source_file} ({scenario.what_if.name})"
+
+
+@cli.command(context_settings={"show_default": True})
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--out",
+    "out_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder for compare.json, compare.html and compare.pdf.  [default: the first RUN_DIR]",
+    show_default=False,
+)
+@click.option(
+    "--format",
+    "formats",
+    default="json,html,pdf",
+    callback=_formats,
+    help="Outputs to write, separated by commas; compare.json is always written.",
+)
+@click.option(
+    "--paper", type=click.Choice(["a4", "letter"]), default="a4", help="Page size of compare.pdf."
+)
+def compare(run_dirs, out_dir, formats, paper):
+    """Compare finished runs: each probability side by side, the difference from the first run
+    and whether it exceeds Monte Carlo noise, and what differs between their inputs.
+
+    \b
+    Example:
+      forecast compare reports/singapore-summit-2018 \\
+        reports/singapore-summit-2018@history_favours_kim
+    """
+    from forecast.compare import write_comparison
+
+    if len(run_dirs) < 2:
+        raise OptionError("compare needs at least two run folders, the first the reference")
+    target = Path(out_dir) if out_dir is not None else Path(run_dirs[0])
+    for path in write_comparison(run_dirs, target, formats=formats, paper=paper):
+        click.echo(str(path))
 
 
 @cli.command()
@@ -436,6 +601,11 @@ def cache_clear():
     size = cache_dir.readable_size(sum(entry.size for entry in removed))
     items = f"{len(removed)} item{'s' if len(removed) != 1 else ''}"
     click.echo(f"removed {items} ({size}) from {root}")
+
+
+from forecast.score_command import score  # noqa: E402  (its own module, as cli.py stays thin)
+
+cli.command()(score)
 
 
 def main() -> None:

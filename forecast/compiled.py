@@ -5,18 +5,27 @@ so one compiled model serves every file of the same structure (`model.structure_
 tweaked prior, an evidence item left out, the next save in a watch loop. The prior's forward
 sampler is compiled alongside and kept the same way.
 
-Two samplers, chosen by the size of the model's log density (docs/run-output.md, "Sampling"):
-nutpie (NUTS in Rust over a numba-compiled density) samples the flagship in about 2 s where
-PyMC's own NUTS takes 15, but numba's compile time grows steeply with the graph (about 25 s for
-the flagship's 614 operations, minutes for a chain of twenty outcomes) and cannot be cached on
-disk; PyMC compiles to C, which PyTensor caches on disk, and runs its chains in processes.
-Models up to NUTPIE_OPERATIONS operations use nutpie, larger ones PyMC.
+Three ways to sample, chosen by the size of the model's log density (docs/run-output.md,
+"Sampling"), each NUTS:
+
+- up to CACHED_OPERATIONS operations, nutpie's sampler (in Rust) calling the log density as
+  PyTensor compiles it, which PyTensor keeps on disk: compiled in a second or two;
+- up to NUTPIE_OPERATIONS, nutpie's own numba backend, whose density runs without a call through
+  Python: sampled several times faster (the flagship in about 2 s), but compiled in 7 s for one
+  outcome and 30 s or more for the flagship, in every new process (numba cannot keep it on disk);
+- larger models, PyMC's own NUTS, its chains in processes.
+
+The choice depends on the structure alone, so a file gives the same draws in every process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import shutil
+import sys
 import threading
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -28,7 +37,9 @@ from forecast.spec import Scenario
 
 # Compiled models kept in one process; a watch loop or a worker rarely sees more structures.
 KEEP = 8
-# Operations in the log density graph (before rewrites) up to which nutpie's compile pays off.
+# Operations in the log density graph (before rewrites) up to which each sampler pays off
+# (benchmarks/samplers.py): PyTensor's cached density called from nutpie, then nutpie's numba.
+CACHED_OPERATIONS = 300
 NUTPIE_OPERATIONS = 800
 # PyMC's parallel chains start from a fresh server process: forking this one, which already
 # runs numba's and the BLAS's threads, can deadlock the children.
@@ -39,14 +50,15 @@ MP_CONTEXT = "forkserver"
 class Compiled:
     """One structure's posterior sampler and batched prior sampler (PyTensor)."""
 
-    sampler: str  # "nutpie" or "pymc"
-    posterior: object  # nutpie's compiled model, or PyMC's model
+    sampler: str  # "nutpie-cached", "nutpie" or "pymc"
+    posterior: object  # nutpie's compiled model, or PyMC's model (pymc)
     step: object  # PyMC's NUTS step (pymc), None (nutpie)
     prior_function: object
     prior_model: object
     prior_rngs: list
     initial_points: dict
     step_state: object = None  # the PyMC step's state as built, restored before every run
+    data_model: object = None  # nutpie-cached: the PyMC model whose data its functions read
 
     def sample_posterior(
         self,
@@ -67,8 +79,15 @@ class Compiled:
             )  # fmt: skip
         import nutpie
 
+        if self.sampler == "nutpie-cached":
+            import pymc as pm
+
+            pm.set_data(data, model=self.data_model)
+            posterior = self.posterior
+        else:
+            posterior = self.posterior.with_data(**data)
         return nutpie.sample(
-            self.posterior.with_data(**data),
+            posterior,
             draws=draws,
             tune=tune,
             chains=chains,
@@ -124,11 +143,53 @@ def compiled_for(
         if key in _kept:
             _kept.move_to_end(key)
             return _kept[key], True
-        compiled = _compile(scenario, prior_draws, target_accept)
+        compiled = _compile_or_rebuild(scenario, prior_draws, target_accept)
         _kept[key] = compiled
         while len(_kept) > KEEP:
             _kept.popitem(last=False)
         return compiled, False
+
+
+def _compile_or_rebuild(scenario: Scenario, prior_draws: int, target_accept: float) -> Compiled:
+    """Compile, and when PyTensor's compiled code on disk cannot be read, set it aside and
+    compile again from scratch: a damaged entry costs time, never a failed run or a wrong number.
+
+    numba reads its cache files without checking them, so a truncated or overwritten file fails
+    inside its unpickling; a missing or stale one is a miss, which it handles itself.
+    """
+    try:
+        return _compile(scenario, prior_draws, target_accept)
+    except Exception as error:
+        if not _raised_reading_numba_cache(error):
+            raise
+        from pytensor.link.numba.cache import NUMBA_CACHE_PATH
+
+        # Printed as it happens, like PyMC's own warnings (a worker passes it on to the command).
+        print(
+            f"warning: the compiled code kept in {NUMBA_CACHE_PATH} could not be read "
+            f"({type(error).__name__}: {error}); it was set aside and the model compiled again",
+            file=sys.stderr,
+        )
+        _set_aside(NUMBA_CACHE_PATH)
+        return _compile(scenario, prior_draws, target_accept)
+
+
+def _raised_reading_numba_cache(error: BaseException) -> bool:
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename.endswith("numba/core/caching.py"):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
+def _set_aside(folder) -> None:
+    """Rename the folder away (other processes then find it empty: a miss), then remove it."""
+    aside = folder.with_name(f"{folder.name}.damaged-{uuid.uuid4().hex[:8]}")
+    with contextlib.suppress(OSError):
+        folder.rename(aside)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def forget() -> None:
@@ -150,10 +211,16 @@ def _compile(scenario: Scenario, prior_draws: int, target_accept: float) -> Comp
 
     posterior_model = scenario_model.build_model(scenario)
     points = scenario_model.initial_points(posterior_model)
-    if operations(posterior_model) <= NUTPIE_OPERATIONS:
+    size = operations(posterior_model)
+    step, step_state, data_model = None, None, None
+    if size <= CACHED_OPERATIONS:
+        sampler, data_model = "nutpie-cached", posterior_model
+        posterior = _nutpie_over_pytensor(posterior_model, points)
+    elif size <= NUTPIE_OPERATIONS:
         import nutpie
 
-        sampler, step, step_state = "nutpie", None, None
+        sampler = "nutpie"
+        _keep_functions_on_disk(posterior_model, points)
         posterior = nutpie.compile_pymc_model(
             posterior_model, backend="numba", initial_points=points
         )
@@ -175,4 +242,110 @@ def _compile(scenario: Scenario, prior_draws: int, target_accept: float) -> Comp
         prior_rngs=list(updates),
         initial_points=points,
         step_state=step_state,
+        data_model=data_model,
+    )
+
+
+def _keep_functions_on_disk(model, points) -> None:
+    """Have PyTensor compile the functions nutpie's numba backend wraps, and keep them on disk.
+
+    nutpie's callbacks are compiled by numba around PyTensor's functions. Around functions
+    compiled in the same process, numba optimises across the boundary, and the callbacks differ in
+    their last bits from those built around the same functions loaded from disk, as in every later
+    process; NUTS turns that into other draws. Compiled and kept first, the functions are loaded
+    from disk by nutpie's compile here too, so a file gives the same numbers in every process.
+    """
+    from nutpie.compile_pymc import _make_functions
+    from pymc.initial_point import make_initial_point_fn
+
+    start = make_initial_point_fn(
+        model=model,
+        overrides=points,
+        default_strategy="support_point",
+        jitter_rvs=set(model.free_RVs),
+        return_transformed=True,
+    )
+    _, _, logp, expand, initial_point, _, _ = _make_functions(
+        model, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=start
+    )
+    point = initial_point(0)
+    logp(point), expand(point)
+
+
+def _nutpie_over_pytensor(model, points):
+    """nutpie's sampler calling the log density and gradient as PyTensor compiles them.
+
+    nutpie builds the flat functions it needs (`_make_functions`, the helper of its own JAX
+    backend, hence the upper bound on nutpie's version in pyproject.toml); PyTensor compiles them
+    with numba and keeps the compiled code on disk, so a structure seen before, or made of parts
+    seen before, compiles in about a second. Each call goes through Python (10 to 40 us), which is
+    why larger models are handed to nutpie's own numba backend. The jitted functions are called
+    directly, with the model's data as read when a chain starts (`pm.set_data` before a run).
+    """
+    from nutpie.compile_pymc import _make_functions, _prepare_dims_and_coords
+    from nutpie.compiled_pyfunc import from_pyfunc
+    from pymc.initial_point import make_initial_point_fn
+
+    start = make_initial_point_fn(
+        model=model,
+        overrides=points,
+        default_strategy="support_point",
+        jitter_rvs=set(model.free_RVs),
+        return_transformed=True,
+    )
+    n_dim, _, logp_function, expand_function, initial_point, shape_info, transformed = (
+        _make_functions(
+            model,
+            mode="NUMBA",
+            compute_grad=True,
+            join_expanded=False,
+            pymc_initial_point_fn=start,
+        )
+    )
+    names, _, shapes = shape_info
+
+    def jitted(function):
+        """The function's numba code and its data, read now: chains start after set_data."""
+        data = [variable.get_value(borrow=True) for variable in function.get_shared()]
+        return function.vm.jit_fn, data
+
+    def make_logp():
+        logp, data = jitted(logp_function)
+
+        def value_and_gradient(point, **_):
+            value, gradient = logp(point, *data)
+            return float(value), np.asarray(gradient, dtype="float64")
+
+        return value_and_gradient
+
+    def make_expand(_seed1, _seed2, _chain):
+        expand, data = jitted(expand_function)
+
+        def values(point, **_):
+            return {
+                name: np.asarray(value, dtype="float64").reshape(shape)
+                for name, value, shape in zip(names, expand(point, *data), shapes, strict=True)
+            }
+
+        return values
+
+    # The starting points come from a PyTensor function with a random generator, which keeps
+    # state: one chain at a time.
+    turn = threading.Lock()
+
+    def initial(seed):
+        with turn:
+            return initial_point(seed)
+
+    dims, coords = _prepare_dims_and_coords(model, shape_info, transformed)
+    return from_pyfunc(
+        ndim=n_dim,
+        make_logp_fn=make_logp,
+        make_expand_fn=make_expand,
+        make_initial_point_fn=initial,
+        expanded_dtypes=[np.dtype("float64")] * len(names),
+        expanded_shapes=shapes,
+        expanded_names=names,
+        dims=dims,
+        coords=coords,
     )

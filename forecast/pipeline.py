@@ -21,7 +21,14 @@ import numpy as np
 from forecast import SUMMARY_FORMAT, __version__
 from forecast.errors import RunError
 from forecast.spec import Scenario
+from forecast.spec.overrides import describe_overrides
 
+# How summary.json and the report name each sampler (forecast.compiled chooses one).
+SAMPLER_NAMES = {
+    "nutpie-cached": "nutpie NUTS over PyTensor's cached density",
+    "nutpie": "nutpie NUTS over a numba-compiled density",
+    "pymc": "PyMC NUTS",
+}
 DEFAULT_DRAWS = 1000
 DEFAULT_TUNE = 1000
 DEFAULT_CHAINS = 4
@@ -95,12 +102,14 @@ def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, obje
         "horizon": scenario.horizon.isoformat() if scenario.horizon else None,
         "source_file": scenario.source_file,
         "input_sha256": scenario.sha256,
+        "variant": _variant(scenario),
+        "overrides": describe_overrides(scenario.what_if),
         "seed": settings.seed,
         "command": options.command,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": versions(),
         "sampler": {
-            "name": {"nutpie": "nutpie NUTS", "pymc": "PyMC NUTS"}[sampled.sampler],
+            "name": SAMPLER_NAMES[sampled.sampler],
             "chains": settings.chains,
             "draws": settings.draws,
             "tune": settings.tune,
@@ -123,6 +132,18 @@ def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, obje
         diagnostics["warnings"].extend(refit_warnings)
         diagnostics["ok"] = False
     return summary, tree
+
+
+def _variant(scenario: Scenario) -> dict | None:
+    """The what-if a run is of: its name, description, and whether the file defines it."""
+    what_if = scenario.what_if
+    if what_if is None:
+        return None
+    return {
+        "name": what_if.name,
+        "description": what_if.description,
+        "defined_in": "file" if what_if.in_file else "command line",
+    }
 
 
 def _evidence(scenario, posterior, settings, refit_warnings: list[str]) -> list[dict]:
@@ -190,6 +211,8 @@ def versions() -> dict:
         ("pytensor", "pytensor"),
         ("arviz-base", "arviz"),
         ("arviz-stats", "arviz_stats"),
+        ("nutpie", "nutpie"),
+        ("numba", "numba"),
         ("numpy", "numpy"),
         ("scipy", "scipy"),
     ):
@@ -201,12 +224,13 @@ def versions() -> dict:
 
 
 def run_scenario(scenario: Scenario, out_dir: Path, options: RunOptions) -> RunResult:
-    """Sample a scenario and write its folder OUT/<stem>/ atomically; returns what was written."""
+    """Sample a scenario and write its folder OUT/<stem>/ (OUT/<stem>@<name>/ for a what-if)
+    atomically; returns what was written."""
     summary, tree = compute_summary(scenario, options)
-    stem = Path(scenario.source_file).stem
+    name = scenario.run_name
     out_dir.mkdir(parents=True, exist_ok=True)
-    final = out_dir / stem
-    with _staging(out_dir, stem) as staging:
+    final = out_dir / name
+    with _staging(out_dir, name) as staging:
         _write_json(staging / "summary.json", summary)
         tree.to_netcdf(staging / "posterior.nc", engine="h5netcdf")
         (staging / "scenario.yaml").write_text(scenario.text, encoding="utf-8")

@@ -11,6 +11,13 @@ from pathlib import Path
 from pypdf import PdfReader
 
 REPO = Path(__file__).resolve().parent.parent
+# The worked scenario files; the resolutions files beside them (what happened, for
+# `forecast score`) are not scenarios.
+SCENARIO_FILES = [
+    path
+    for path in sorted((REPO / "scenarios").glob("*.yaml"))
+    if not path.name.endswith(".resolutions.yaml")
+]
 
 # Page sizes in PostScript points (1/72 inch), rounded to whole points as PDF viewers show them.
 PAPER_POINTS = {"a4": (595, 842), "letter": (612, 792)}

@@ -8,12 +8,12 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from helpers import REPO, run_forecast
+from helpers import REPO, SCENARIO_FILES, run_forecast
 
 from forecast.cli import cli
 
-EXAMPLES = sorted((REPO / "scenarios").glob("*.yaml"))
-COMMANDS = {"validate", "new", "schema", "run", "report"}
+EXAMPLES = SCENARIO_FILES
+COMMANDS = {"validate", "new", "schema", "run", "report", "compare"}
 
 
 def test_validate_accepts_every_example():
@@ -24,6 +24,20 @@ def test_validate_accepts_every_example():
     lines = run.stdout.splitlines()
     assert [line.split(": ok (")[0] for line in lines] == names
     assert all(" outcomes, " in line for line in lines)
+
+
+def test_validate_checks_resolutions_files_beside_scenarios(tmp_path):
+    resolutions = sorted((REPO / "scenarios").glob("*.resolutions.yaml"))
+    assert resolutions
+    names = [p.relative_to(REPO).as_posix() for p in resolutions]
+    run = run_forecast("validate", *names)
+    assert run.returncode == 0, run.stderr
+    assert all(": ok (resolutions of " in line for line in run.stdout.splitlines())
+    bad = tmp_path / "x.resolutions.yaml"
+    bad.write_text(resolutions[0].read_text(encoding="utf-8").replace("version: 1", "version: 7"))
+    run = run_forecast("validate", str(bad))
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.startswith(f"{bad}:") and "version" in run.stderr
 
 
 def test_new_writes_a_template_that_validates_and_is_not_overwritten(tmp_path):

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import REPO, run_forecast
+from helpers import REPO, SCENARIO_FILES, run_forecast
 from jsonschema import Draft202012Validator, FormatChecker
 
 from forecast.spec import ScenarioError, keys, parse_scenario
 from forecast.spec.schema import scenario_schema
 
-EXAMPLES = sorted((REPO / "scenarios").glob("*.yaml"))
+EXAMPLES = SCENARIO_FILES
 BAD = REPO / "tests" / "data" / "bad"
 COMMITTED = REPO / "docs" / "scenario.schema.json"
 SCHEMA_LINE = "# yaml-language-server: $schema="
@@ -182,6 +182,8 @@ def place(title: str, mapping: dict) -> dict:
         document["reference_classes"] = [mapping]
     elif title == keys.CASE.title:
         document["reference_classes"] = [{"outcome": "a", "cases": [mapping]}]
+    elif title == keys.VARIANT.title:
+        document["variants"] = {"v": mapping}
     elif title in BINARY_FORMS:
         document["outcomes"]["p"] = {"prior": mapping}
     elif title in CATEGORICAL_FORMS:
@@ -208,6 +210,7 @@ EXAMPLES = {
                 {"outcome": "a", "cases": [{"name": "one", "successes": 1, "trials": 1}]}
             ],
             "scenarios": {"s": "not a"},
+            "variants": {"v": {"set": {"seed": 4}}},
         }
     ],
     keys.SAMPLING.title: [{"draws": 200, "tune": 100, "chains": 2}],
@@ -240,6 +243,12 @@ EXAMPLES = {
         }
     ],
     keys.CASE.title: [{"name": "one", "successes": 0, "trials": 2}],
+    keys.VARIANT.title: [
+        {
+            "description": "A stronger prior",
+            "set": {"outcomes.a.prior": {"beta": [4, 1]}, 'outcomes.c.prior["dirichlet"][0]': 2},
+        }
+    ],
     keys.BETA.title: [{"beta": [2, 3]}],
     keys.MEAN_SD.title: [{"mean": 0.3, "sd": 0.1}],
     keys.INTERVAL.title: [{"interval": [0.2, 0.6], "mass": 0.8}],

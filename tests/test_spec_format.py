@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import SCENARIO_FILES
 from scipy import stats
 
 from forecast.spec import Scenario, ScenarioError, load_scenario, parse_scenario
@@ -34,7 +35,7 @@ from forecast.spec.expressions import (
 from forecast.spec.priors import BetaPrior, DirichletPrior
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((REPO / "scenarios").glob("*.yaml"))
+EXAMPLES = SCENARIO_FILES
 
 
 def scenario(body: str) -> Scenario:
@@ -581,5 +582,5 @@ def test_singapore_example_priors():
         "talks_drag_on",
         "collapse",
     )
-    assert result.sampling.tune == 1500
+    assert result.sampling.tune is None and result.sampling.chains == 4
     assert len(result.reference_classes[0].cases) == 4

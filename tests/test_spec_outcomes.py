@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import SCENARIO_FILES
 
 from forecast.spec import Outcome, Row, Scenario, ScenarioError, load_scenario, parse_scenario
 from forecast.spec.expressions import evaluate, parse
@@ -21,7 +22,7 @@ from forecast.spec.priors import BetaPrior
 from forecast.spec.scenario import parent_combinations
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((REPO / "scenarios").glob("*.yaml"))
+EXAMPLES = SCENARIO_FILES
 
 
 def scenario(body: str) -> Scenario:

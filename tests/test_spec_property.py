@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import yaml
+from helpers import SCENARIO_FILES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,7 @@ from forecast.errors import ScenarioError
 from forecast.spec import Scenario, parse_scenario
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = {p.name: p.read_bytes() for p in sorted((REPO / "scenarios").glob("*.yaml"))}
+EXAMPLES = {p.name: p.read_bytes() for p in SCENARIO_FILES}
 NAMES = sorted(EXAMPLES)
 
 SETTINGS = {

@@ -486,3 +486,44 @@ def test_the_worker_module_imports_no_pymc_before_it_listens():
     )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == []
+
+
+@pytest.mark.slow
+def test_a_what_if_runs_in_the_worker_as_it_does_in_process(worker_runs, tmp_path, monkeypatch):
+    what_if = ("--set", "outcomes.talks.prior={beta: [4, 4]}", "--name", "wider")
+    env = environment(worker_runs.cache)
+    pid_file = worker_runs.cache / "worker" / "pid"
+    try:
+        through_worker = forecast(*FIRST, *what_if, cwd=worker_runs.folder, env=env)
+    finally:
+        # A worker of its own when an earlier test has cleared the cache.
+        if pid_file.exists():
+            stop_for_good(worker_pid(worker_runs.cache))
+    assert through_worker.returncode == 0, through_worker.stderr
+    folder = "reports/check@wider"
+    assert through_worker.stdout.splitlines() == [
+        f"{folder}/summary.json",
+        f"{folder}/posterior.nc",
+    ]
+    log = (worker_runs.cache / "worker" / "log").read_text(encoding="utf-8")
+    runs = [line for line in log.splitlines() if ": 'check.yaml' -> " in line]
+    assert "-> result in" in runs[-1]  # the worker ran it
+
+    (tmp_path / "check.yaml").write_text(SCENARIO, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    in_process = CliRunner().invoke(cli, [*FIRST, *what_if, "--no-worker"])
+    assert in_process.exit_code == 0, in_process.output
+    assert in_process.stdout == through_worker.stdout
+
+    def written(root: Path) -> dict:
+        data = json.loads((root / folder / "summary.json").read_text(encoding="utf-8"))
+        for key in VARYING:
+            data.pop(key)
+        for key in VARYING_SAMPLER:
+            data["sampler"].pop(key, None)
+        return data
+
+    assert written(tmp_path) == written(worker_runs.folder)
+    assert written(tmp_path)["overrides"] == [
+        {"path": "outcomes.talks.prior", "value": {"beta": [4, 4]}}
+    ]

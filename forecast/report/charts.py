@@ -38,13 +38,19 @@ from forecast.report.canvas import (
 from forecast.report.figure_data import Interval, IntervalGroup, RankPlot, Shrinkage
 
 
-def plot_interval_groups(groups: Sequence[IntervalGroup], *, axis_label: str = "Probability"):
-    """Dot-and-interval rows on one probability axis, groups labelled on the left."""
-    series = [SERIES[role] for role in dict.fromkeys(r for g in groups for r, _ in g.rows)]
+def plot_interval_groups(
+    groups: Sequence[IntervalGroup],
+    *,
+    axis_label: str = "Probability",
+    series: Mapping[str, Series] = SERIES,
+):
+    """Dot-and-interval rows on one probability axis, groups labelled on the left; each row's
+    role names its look in `series`."""
+    legend = [series[role] for role in dict.fromkeys(r for g in groups for r, _ in g.rows)]
     most_rows = max((len(group.rows) for group in groups), default=1)
     frame = interval_frame(
         [group.label for group in groups],
-        legend=series,
+        legend=legend,
         axis_label=axis_label,
         min_row_height=most_rows * ROW_HEIGHT,
         bold=[group.emphasis for group in groups],
@@ -54,7 +60,7 @@ def plot_interval_groups(groups: Sequence[IntervalGroup], *, axis_label: str = "
     for group, centre in zip(groups, frame.centres, strict=True):
         offsets = (np.arange(len(group.rows)) - (len(group.rows) - 1) / 2) * ROW_HEIGHT
         for (kind, interval), offset in zip(group.rows, offsets, strict=True):
-            marks.add(frame.scale, centre + offset, interval, SERIES[kind])
+            marks.add(frame.scale, centre + offset, interval, series[kind])
     marks.draw(frame.canvas)
     return frame.canvas.figure
 

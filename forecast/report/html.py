@@ -27,6 +27,7 @@ from forecast.report.wording import (
     format_number,
     format_probability,
     format_shift,
+    format_value,
     outcome_comparisons,
     outcome_label,
     parameter_label,
@@ -99,6 +100,7 @@ def build_report_context(
         "created": describe_time(summary["created"]),
         "created_iso": summary["created"],
         "warnings": compute_warnings(diagnostics),
+        "variant": compute_variant(summary),
         "scenarios": compute_scenario_rows(summary["scenarios"]),
         "scenario_note": compute_scenario_note(summary["scenarios"]),
         "outcomes": [
@@ -368,12 +370,33 @@ def compute_diagnostics(diagnostics: Mapping) -> dict:
     }
 
 
+def compute_variant(summary: Mapping) -> dict | None:
+    """The what-if a run is of (None for the file as it is): name, description, where it was
+    defined, and each value it sets. Runs written before what-ifs existed have none."""
+    variant = summary.get("variant")
+    if variant is None:
+        return None
+    return {
+        "name": variant["name"],
+        "description": variant["description"] or "",
+        "defined_in": (
+            "a variant in the scenario file"
+            if variant["defined_in"] == "file"
+            else "--set on the command line"
+        ),
+        "overrides": [
+            (item["path"], format_value(item["value"])) for item in summary.get("overrides", [])
+        ],
+    }
+
+
 def compute_provenance(summary: Mapping) -> dict:
-    """Where the numbers came from: input, seed, command, versions, sampler settings."""
+    """Where the numbers came from: input, overrides, seed, command, versions, sampler."""
     return {
         "scenario": summary["scenario"],
         "source_file": summary["source_file"],
         "input_sha256": summary["input_sha256"],
+        "variant": compute_variant(summary),
         "seed": summary["seed"],
         "command": summary["command"],
         "created": describe_time(summary["created"]),

@@ -19,7 +19,10 @@ def compute_index_entries(out_dir: pathlib.Path) -> list[dict]:
     entries = []
     for summary_path in sorted(pathlib.Path(out_dir).glob("*/summary.json")):
         run_dir = summary_path.parent
-        entry = {"folder": run_dir.name, "href": None, "error": None}
+        entry = {"folder": run_dir.name, "href": None, "error": None, "what_if": None}
+        # A run compared with its variants links to the comparison.
+        has_comparison = (run_dir / "compare.html").is_file()
+        entry["comparison"] = f"{run_dir.name}/compare.html" if has_comparison else None
         for name in ("report.html", "report.pdf"):
             if (run_dir / name).is_file():
                 # Relative, so the index works wherever the folder is moved or served from.
@@ -46,8 +49,14 @@ def compute_index_entries(out_dir: pathlib.Path) -> list[dict]:
 
 def _describe_run(summary: Mapping) -> dict:
     scenarios = rank_scenarios(summary["scenarios"])
+    variant = summary.get("variant")  # absent from runs written before what-ifs existed
     return {
         "title": summary["title"],
+        "what_if": (
+            f"{variant['name']}: {variant['description']}"
+            if variant and variant["description"]
+            else variant and variant["name"]
+        ),
         "question": summary["question"] or "",
         "as_of": summary["as_of"] or "",
         "created": describe_time(summary["created"]),

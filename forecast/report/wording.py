@@ -44,6 +44,24 @@ def format_shift(before: float, after: float) -> str:
     return f"{sign}{abs(points)} pp"
 
 
+def format_difference(difference: float) -> str:
+    """A difference of two probabilities in percentage points, to one decimal: the noise test
+    of a comparison tells apart differences smaller than a whole point."""
+    points = round(100 * float(difference), 1)
+    if points == 0:
+        return "\u00b10.0 pp"
+    sign = "+" if points > 0 else MINUS
+    return f"{sign}{abs(points):.1f} pp"
+
+
+def format_value(value) -> str:
+    """A value of a scenario file as YAML writes it on one line: `{beta: [4, 6]}`, `0.8`."""
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10**6)
+    return text.strip().removesuffix("...").strip()
+
+
 def format_number(x: float, digits: int = 3) -> str:
     """A plain number to a few significant digits (R-hat, concentrations); one too large for
     them is written whole ('7 000', never '7e+03')."""

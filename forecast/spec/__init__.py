@@ -10,10 +10,12 @@ from forecast.spec.scenario import (
     Evidence,
     NamedScenario,
     Outcome,
+    Override,
     ReferenceClass,
     Row,
     Sampling,
     Scenario,
+    WhatIf,
 )
 from forecast.spec.yamlfile import MAX_BYTES, parse_document
 
@@ -22,12 +24,15 @@ __all__ = [
     "Evidence",
     "NamedScenario",
     "Outcome",
+    "Override",
     "ReferenceClass",
     "Row",
     "Sampling",
     "Scenario",
     "ScenarioError",
+    "WhatIf",
     "load_scenario",
+    "load_what_if",
     "parse_scenario",
 ]
 
@@ -50,3 +55,16 @@ def parse_scenario(raw: bytes, name: str = "<scenario>") -> Scenario:
 
     document = parse_document(raw, name)
     return validate(document, raw, raw.decode("utf-8-sig"))
+
+
+def load_what_if(scenario: Scenario, what_if: WhatIf) -> Scenario:
+    """`scenario` with the overrides of `what_if` applied, validated like a file.
+
+    Raises ScenarioError when an override's path is not in the file or the document it gives is
+    invalid; each problem names the override that caused it.
+    """
+    from forecast.spec.overrides import apply_what_if
+
+    # The text is the file as read, so lines and columns are the file's.
+    document = parse_document(scenario.text.encode("utf-8"), scenario.source_file)
+    return apply_what_if(document, scenario, what_if)

@@ -66,6 +66,11 @@ TOP = Block(
         Key("evidence", "Observed counts that update outcomes' probabilities."),
         Key("reference_classes", "Groups of similar past cases, pooled with a probability."),
         Key("scenarios", "Named expressions over outcomes whose probability the report gives."),
+        Key(
+            "variants",
+            "Named what-ifs: the file with some values replaced; `forecast run` runs each beside "
+            "the base and compares them.",
+        ),
     ),
 )
 
@@ -157,6 +162,20 @@ CASE = Block(
     ),
 )
 
+VARIANT = Block(
+    "variant",
+    "A what-if: this file with the values at some key paths replaced.",
+    (
+        Key("description", "What the variant supposes, in a line; shown in the reports."),
+        Key(
+            "set",
+            "Key path -> value, as `forecast run --set PATH=VALUE` takes them: dotted keys and "
+            "list indices from 0 in brackets, such as evidence[0].weight.",
+            required=True,
+        ),
+    ),
+)
+
 # -- the forms of a prior: which one a mapping is follows from its keys --------------------------
 
 BETA = Block(
@@ -217,5 +236,5 @@ BINARY_PRIOR_FORMS = (BETA, MEAN_SD, INTERVAL, MEAN_SAMPLE_SIZE)
 CATEGORICAL_PRIOR_FORMS = (DIRICHLET, PROBABILITIES)
 
 # Every closed mapping of the format; the schema has one object with this title for each.
-BLOCKS = (TOP, SAMPLING, OUTCOME, CATEGORY, EVIDENCE, REFERENCE_CLASS, CASE)
+BLOCKS = (TOP, SAMPLING, OUTCOME, CATEGORY, EVIDENCE, REFERENCE_CLASS, CASE, VARIANT)
 BLOCKS += BINARY_PRIOR_FORMS + CATEGORICAL_PRIOR_FORMS

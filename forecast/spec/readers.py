@@ -67,7 +67,9 @@ class Checker:
         column = where.column
         if offset is not None:
             column += offset + (1 if where.quoted else 0)
-        self.problems.append(Problem(self.document.file, where.line, column, _show(path), message))
+        self.problems.append(
+            Problem(self.document.file, where.line, column, _show(path), message, tuple(path))
+        )
 
     def check_keys(self, mapping: dict, path: KeyPath, block: Block) -> None:
         """Refuse keys the block does not have, and report the required ones that are missing."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from forecast.spec.expressions import Expression
 from forecast.spec.priors import BetaPrior, DirichletPrior
@@ -147,6 +148,29 @@ class NamedScenario:
 
 
 @dataclass(frozen=True)
+class Override:
+    """One value of the file replaced: the value at `path` becomes `value`."""
+
+    path: tuple[str | int, ...]  # keys, and list indices counted from 0
+    value: object  # plain data, as YAML reads it
+    written: str  # as given: PATH=VALUE on the command line; the path, in a variant
+    number: int  # its place among the overrides given together, from 1
+    # Where a variant's entry stands in the file; 0 for an override from the command line.
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """A named set of overrides: a variant in the file, or `--set` on the command line."""
+
+    name: str
+    description: str | None
+    overrides: tuple[Override, ...]
+    in_file: bool  # a variant of the file (True), or --set options (False)
+
+
+@dataclass(frozen=True)
 class Sampling:
     draws: int | None = None
     tune: int | None = None
@@ -168,7 +192,16 @@ class Scenario:
     scenarios: tuple[NamedScenario, ...]
     source_file: str
     text: str
-    sha256: str
+    sha256: str  # of the file as read, before any override
+    variants: tuple[WhatIf, ...] = ()
+    # The overrides this scenario was read with; None for the file as it is.
+    what_if: WhatIf | None = None
+
+    @property
+    def run_name(self) -> str:
+        """The name of the run's folder: the file's stem, and `@NAME` for a what-if."""
+        stem = PurePath(self.source_file).stem
+        return f"{stem}@{self.what_if.name}" if self.what_if is not None else stem
 
     def outcome(self, name: str) -> Outcome:
         for outcome in self.outcomes:

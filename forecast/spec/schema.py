@@ -9,6 +9,7 @@ rows that miss a parent combination, names in expressions) is left to `forecast 
 from __future__ import annotations
 
 from forecast.spec import keys
+from forecast.spec.overrides import PATH_PATTERN
 from forecast.spec.readers import NAME, RESERVED
 
 _NAME = {
@@ -145,6 +146,18 @@ _SAMPLING = _object(
     },
 )
 
+_VARIANT = _object(
+    keys.VARIANT,
+    {
+        "description": _TEXT,
+        "set": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": PATH_PATTERN},
+        },
+    },
+)
+
 _TOP = _object(
     keys.TOP,
     {
@@ -167,6 +180,11 @@ _TOP = _object(
             "type": "object",
             "propertyNames": _NAMES,
             "additionalProperties": _TEXT,
+        },
+        "variants": {
+            "type": "object",
+            "propertyNames": _NAMES,
+            "additionalProperties": _VARIANT,
         },
     },
 )

@@ -2,8 +2,9 @@
 
 This module reads the top level and hands each block to its reader: outcomes.py (outcomes, their
 graph and condition rows, with prior_forms.py for each prior), evidence.py (evidence items and
-reference classes) and named_scenarios.py. Every reader records its problems on one Checker
-(readers.py), so that all of them are reported together.
+reference classes), named_scenarios.py and overrides.py (variants). Every reader records its
+problems on one Checker (readers.py), so that all of them are reported together. Variants are
+checked last, each applied to the file and validated like one, once the file itself is valid.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from forecast.spec import keys, network
 from forecast.spec.evidence import read_evidence, read_reference_classes
 from forecast.spec.named_scenarios import read_named_scenarios
 from forecast.spec.outcomes import read_outcomes
+from forecast.spec.overrides import apply_what_if, read_variants
 from forecast.spec.readers import Checker, kind
 from forecast.spec.scenario import Sampling, Scenario
 from forecast.spec.yamlfile import Document
@@ -61,9 +63,10 @@ def _scenario(check: Checker, raw: bytes, text: str) -> Scenario | None:
         check, data.get("reference_classes"), by_name, categories
     )
     scenarios = read_named_scenarios(check, data.get("scenarios"), by_name)
+    variants = read_variants(check, data.get("variants"))
     if check.problems:
         return None
-    return Scenario(
+    scenario = Scenario(
         version=1,
         title=title,
         question=question,
@@ -78,7 +81,14 @@ def _scenario(check: Checker, raw: bytes, text: str) -> Scenario | None:
         source_file=check.document.file,
         text=text,
         sha256=hashlib.sha256(raw).hexdigest(),
+        variants=tuple(variants),
     )
+    for variant in variants:
+        try:
+            apply_what_if(check.document, scenario, variant)
+        except ScenarioError as error:
+            check.problems.extend(error.problems)
+    return scenario
 
 
 def _check_network(check: Checker, outcomes) -> None:

@@ -172,6 +172,9 @@ def parse_document(raw: bytes, name: str) -> Document:
             what += f"column {context.column + 1}"
         # PyYAML reads past the last character as NUL.
         what = what.replace("'\\x00'", "the end of the file")
+        if error.context == "while parsing a flow mapping" and "but got '['" in what:
+            # A key path such as evidence[0].weight, written in a { } mapping.
+            what += '; quote a key that has brackets in it, such as "evidence[0].weight"'
         raise _problem(name, mark, f"YAML syntax error: {what}") from None
     except yaml.YAMLError as error:
         raise _problem(name, None, f"YAML syntax error: {error}") from None

@@ -193,6 +193,7 @@ def _run_request(scenario, raw: bytes, out_dir: Path, options) -> dict:
         "type": "run",
         "source": scenario.source_file,
         "scenario": base64.b64encode(raw).decode("ascii"),
+        "what_if": _what_if_request(scenario.what_if),
         "out_dir": os.path.abspath(out_dir),
         "cwd": os.getcwd(),
         "options": {
@@ -205,6 +206,16 @@ def _run_request(scenario, raw: bytes, out_dir: Path, options) -> dict:
             "command": options.command,
         },
     }
+
+
+def _what_if_request(what_if) -> dict | None:
+    """How the worker rebuilds a what-if from the file's bytes: a variant by its name, the
+    overrides of the command line as they were typed."""
+    if what_if is None:
+        return None
+    if what_if.in_file:
+        return {"variant": what_if.name}
+    return {"set": [override.written for override in what_if.overrides], "name": what_if.name}
 
 
 def connect(*, start: bool) -> Connection | None:

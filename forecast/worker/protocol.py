@@ -23,7 +23,7 @@ from pathlib import Path
 import forecast
 from forecast import cache_dir
 
-PROTOCOL = 1
+PROTOCOL = 2
 SOCKET = "socket"
 PID = "pid"
 LOG = "log"

@@ -315,7 +315,7 @@ class Worker:
         with _captured_stderr() as output, _shown_warnings(caught):
             try:
                 os.chdir(request["cwd"])
-                scenario = parse_scenario(raw, request["source"])
+                scenario = _what_if(parse_scenario(raw, request["source"]), request["what_if"])
                 result = run_scenario(scenario, out_dir, options)
             except ScenarioError:
                 # The client read the same bytes without a problem: not the user's doing.
@@ -341,6 +341,20 @@ class Worker:
         answer["output"] = output.text
         answer["python_warnings"] = caught
         return answer
+
+
+def _what_if(scenario, request: dict | None):
+    """The scenario with the what-if of a run request applied, as the client applied it."""
+    from forecast.spec import load_what_if
+    from forecast.spec.overrides import choose_variants, command_line_what_if, read_set_options
+
+    if request is None:
+        return scenario
+    if "variant" in request:
+        (what_if,) = choose_variants(scenario, [request["variant"]])
+    else:
+        what_if = command_line_what_if(read_set_options(request["set"]), request["name"])
+    return load_what_if(scenario, what_if)
 
 
 class _captured_stderr:
