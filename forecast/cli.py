@@ -607,6 +607,14 @@ from forecast.score_command import score  # noqa: E402  (its own module, as cli.
 
 cli.command()(score)
 
+from forecast.watch_command import watch  # noqa: E402  (its own module, as cli.py stays thin)
+
+cli.command()(watch)
+
+from forecast.sweep_command import sweep  # noqa: E402  (its own module, as cli.py stays thin)
+
+cli.command()(sweep)
+
 
 def main() -> None:
     from forecast import cache_dir

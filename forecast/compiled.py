@@ -15,7 +15,10 @@ Three ways to sample, chosen by the size of the model's log density (docs/run-ou
   outcome and 30 s or more for the flagship, in every new process (numba cannot keep it on disk);
 - larger models, PyMC's own NUTS, its chains in processes.
 
-The choice depends on the structure alone, so a file gives the same draws in every process.
+The choice depends on the structure alone, so a file always gets the same sampler. (numba's code
+can differ in its last bits between a process that has just compiled it and one that loads it
+from disk, so the first process or two to compile a structure new to the cache may give other
+draws than every later one: docs/run-output.md, "Reproducibility".)
 """
 
 from __future__ import annotations
@@ -58,7 +61,17 @@ class Compiled:
     prior_rngs: list
     initial_points: dict
     step_state: object = None  # the PyMC step's state as built, restored before every run
-    data_model: object = None  # nutpie-cached: the PyMC model whose data its functions read
+    model: object = None  # the PyMC model (nutpie-cached reads its data; sensitivity its terms)
+    _log_density: object = None
+
+    @property
+    def log_density(self):
+        """The model's log prior and log likelihood at many draws (forecast.sensitivity)."""
+        if self._log_density is None:
+            from forecast.sensitivity import LogDensity
+
+            self._log_density = LogDensity(self.model)
+        return self._log_density
 
     def sample_posterior(
         self,
@@ -82,7 +95,7 @@ class Compiled:
         if self.sampler == "nutpie-cached":
             import pymc as pm
 
-            pm.set_data(data, model=self.data_model)
+            pm.set_data(data, model=self.model)
             posterior = self.posterior
         else:
             posterior = self.posterior.with_data(**data)
@@ -212,15 +225,14 @@ def _compile(scenario: Scenario, prior_draws: int, target_accept: float) -> Comp
     posterior_model = scenario_model.build_model(scenario)
     points = scenario_model.initial_points(posterior_model)
     size = operations(posterior_model)
-    step, step_state, data_model = None, None, None
+    step, step_state = None, None
     if size <= CACHED_OPERATIONS:
-        sampler, data_model = "nutpie-cached", posterior_model
+        sampler = "nutpie-cached"
         posterior = _nutpie_over_pytensor(posterior_model, points)
     elif size <= NUTPIE_OPERATIONS:
         import nutpie
 
         sampler = "nutpie"
-        _keep_functions_on_disk(posterior_model, points)
         posterior = nutpie.compile_pymc_model(
             posterior_model, backend="numba", initial_points=points
         )
@@ -242,34 +254,8 @@ def _compile(scenario: Scenario, prior_draws: int, target_accept: float) -> Comp
         prior_rngs=list(updates),
         initial_points=points,
         step_state=step_state,
-        data_model=data_model,
+        model=posterior_model,
     )
-
-
-def _keep_functions_on_disk(model, points) -> None:
-    """Have PyTensor compile the functions nutpie's numba backend wraps, and keep them on disk.
-
-    nutpie's callbacks are compiled by numba around PyTensor's functions. Around functions
-    compiled in the same process, numba optimises across the boundary, and the callbacks differ in
-    their last bits from those built around the same functions loaded from disk, as in every later
-    process; NUTS turns that into other draws. Compiled and kept first, the functions are loaded
-    from disk by nutpie's compile here too, so a file gives the same numbers in every process.
-    """
-    from nutpie.compile_pymc import _make_functions
-    from pymc.initial_point import make_initial_point_fn
-
-    start = make_initial_point_fn(
-        model=model,
-        overrides=points,
-        default_strategy="support_point",
-        jitter_rvs=set(model.free_RVs),
-        return_transformed=True,
-    )
-    _, _, logp, expand, initial_point, _, _ = _make_functions(
-        model, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=start
-    )
-    point = initial_point(0)
-    logp(point), expand(point)
 
 
 def _nutpie_over_pytensor(model, points):

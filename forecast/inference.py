@@ -21,6 +21,10 @@ ESS_LIMIT = 400
 # Forward sampling of the prior is cheap; this many draws puts the prior's Monte Carlo error
 # below 0.005 for any probability (sd <= 0.5, 0.5 / sqrt(10_000) = 0.005).
 PRIOR_DRAWS = 10_000
+# A model sampled again with other numbers (an evidence item left out, a sensitivity change):
+# enough for its means, fewer than the run's own draws.
+REFIT_DRAWS = 1000
+REFIT_CHAINS = 2
 PARTIAL_POOLING_TARGET_ACCEPT = 0.95
 TARGET_ACCEPT = 0.85
 
@@ -59,12 +63,22 @@ def target_accept(scenario: Scenario) -> float:
     return TARGET_ACCEPT
 
 
+def log_density(scenario: Scenario):
+    """The kept model's log prior and log likelihood over draws (`forecast.sensitivity`)."""
+    with _quiet_pymc():
+        compiled, _ = compiled_models.compiled_for(
+            scenario, prior_draws=PRIOR_DRAWS, target_accept=target_accept(scenario)
+        )
+        return compiled.log_density
+
+
 def sample(
     scenario: Scenario,
     settings: Settings,
     *,
     progress: bool = False,
     leave_out: frozenset[int] = frozenset(),
+    data_changes: dict[str, np.ndarray] | None = None,
     with_prior: bool = True,
 ) -> Sampled:
     """Sample the posterior with NUTS and, with `with_prior`, the prior by forward draws.
@@ -80,6 +94,7 @@ def sample(
         )
         compile_seconds = time.perf_counter() - start
         data = scenario_model.model_data(scenario, leave_out=leave_out)
+        data.update(data_changes or {})
         tree = compiled.sample_posterior(
             data,
             draws=settings.draws,
@@ -106,8 +121,11 @@ def sample(
 
 
 def _plain(dataset: xr.Dataset) -> xr.Dataset:
-    """Drop the sampler's bookkeeping attributes, which hold times and differ on every run."""
-    return dataset.assign_attrs({})
+    """Drop the sampler's bookkeeping attributes, which hold times and differ on every run, and
+    the parameters on the sampler's own scale (`x_logodds__`): the same draws transformed, which
+    nutpie keeps and the diagnostics would count twice."""
+    transformed = [name for name in dataset.data_vars if str(name).endswith("__")]
+    return dataset.drop_vars(transformed).assign_attrs({})
 
 
 class _quiet_pymc:

@@ -36,8 +36,6 @@ DEFAULT_SEED = 0
 # Above this Pareto k-hat, importance weights cannot stand in for the posterior without an
 # evidence item, and the model is sampled again without it.
 PSIS_LIMIT = 0.7
-REFIT_DRAWS = 1000
-REFIT_CHAINS = 2
 
 
 @dataclass(frozen=True)
@@ -53,6 +51,9 @@ class RunOptions:
     # Asked just before the folder is swapped in: True means the caller has gone (a worker's
     # client pressed Ctrl-C), and the run stops as if interrupted, leaving the old folder.
     cancelled: Callable[[], bool] | None = None
+    # Called with the summary as soon as it is computed, before any file is written: a live
+    # preview shows the new numbers while the folder is still being written.
+    summarised: Callable[[dict], None] | None = None
 
 
 @dataclass
@@ -79,7 +80,10 @@ def settings_for(scenario: Scenario, options: RunOptions):
 
 def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, object]:
     """Sample and summarise; returns (summary dict, DataTree of draws)."""
+    import xarray as xr
+
     from forecast import inference, summarize
+    from forecast.sensitivity import summarize_sensitivity
     from forecast.worlds import Draws, top_worlds
 
     settings = settings_for(scenario, options)
@@ -128,6 +132,12 @@ def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, obje
         "worlds": top_worlds(posterior, prior, rng),
         "diagnostics": diagnostics,
     }
+    # Last, so that the rest of the summary draws from the generator as before.
+    summary["sensitivity"], log_groups = summarize_sensitivity(
+        scenario, posterior_dataset, posterior, settings, rng
+    )
+    for name, group in log_groups.items():
+        tree[name] = xr.DataTree(group)
     if refit_warnings:
         diagnostics["warnings"].extend(refit_warnings)
         diagnostics["ok"] = False
@@ -166,7 +176,7 @@ def _evidence(scenario, posterior, settings, refit_warnings: list[str]) -> list[
         if not khat <= PSIS_LIMIT:
             refit = inference.sample(
                 scenario,
-                replace(settings, draws=REFIT_DRAWS, chains=REFIT_CHAINS),
+                replace(settings, draws=inference.REFIT_DRAWS, chains=inference.REFIT_CHAINS),
                 leave_out=frozenset({index}),
                 with_prior=False,
             )
@@ -177,7 +187,8 @@ def _evidence(scenario, posterior, settings, refit_warnings: list[str]) -> list[
                 scenario, index, summarize.target_draws(scenario, index, refit_draws)
             )
             method = (
-                f"sampled again without this item ({REFIT_CHAINS} chains of {REFIT_DRAWS} "
+                f"sampled again without this item ({inference.REFIT_CHAINS} chains of "
+                f"{inference.REFIT_DRAWS} "
                 f"draws): importance weights were unstable (PSIS k-hat {khat:.2f})"
             )
         outcome = scenario.outcome(item.outcome)
@@ -227,6 +238,8 @@ def run_scenario(scenario: Scenario, out_dir: Path, options: RunOptions) -> RunR
     """Sample a scenario and write its folder OUT/<stem>/ (OUT/<stem>@<name>/ for a what-if)
     atomically; returns what was written."""
     summary, tree = compute_summary(scenario, options)
+    if options.summarised is not None:
+        options.summarised(summary)
     name = scenario.run_name
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / name

@@ -305,7 +305,7 @@ evidence:
     assert khat > 0.7
     exact = stats.beta(2 + 2, 3 + 2)
     close(strong["without"], exact.mean())
-    from forecast.pipeline import REFIT_CHAINS, REFIT_DRAWS
+    from forecast.inference import REFIT_CHAINS, REFIT_DRAWS
 
     # The sd of the refit's draws, against the exact sd, with the ESS of independent-ish draws
     # taken conservatively as a quarter of the refit's draws.

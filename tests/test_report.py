@@ -390,6 +390,7 @@ def test_sections_come_in_the_order_the_reader_needs(document):
     assert ids == [
         "scenarios",
         "outcomes",
+        "sensitivity",
         "evidence",
         "reference-classes",
         "worlds",
@@ -397,6 +398,47 @@ def test_sections_come_in_the_order_the_reader_needs(document):
         "appendix-diagnostics",
         "appendix-provenance",
     ]
+
+
+def test_what_drives_the_answer_has_each_headline_tornado_and_every_power_scaling_row(
+    document, summary, report_run
+):
+    from forecast.report.wording import power_scaling_labels, rank_scenarios
+
+    (section,) = [s for s in document.find_all("section") if s.attrs.get("id") == "sensitivity"]
+    headline = [name for name, _ in rank_scenarios(summary["scenarios"])[:3]]
+    articles = section.find_all("article", class_="tornado")
+    assert [a.attrs["data-scenario"] for a in articles] == headline
+    for article in articles:
+        assert len(article.find_all("svg")) == 1
+        assert "Moves most with" in article.text()
+        # Each bar's label is in the chart: at most ten, each once.
+        labels = [t.text() for t in article.find_all("text") if t.text().startswith("Prior:")]
+        assert 0 < len(labels) <= 10
+    rows = section.find_all("table", class_="power-scaling")[0].find_all("tbody")[0]
+    shown = [row.find_all("th")[0].text() for row in rows.find_all("tr")]
+    labels = power_scaling_labels(summary)
+    power_scaling = summary["sensitivity"]["power_scaling"]
+    assert sorted(shown) == sorted(labels[key][0] for key in power_scaling)
+    # The flagged ones first.
+    flagged = [bool(result["diagnosis"]) for result in power_scaling.values()]
+    assert ["flagged" in row.attrs.get("class", "") for row in rows.find_all("tr")] == sorted(
+        flagged, reverse=True
+    )
+    text = read_pdf(report_run / "report.pdf").text
+    assert "What drives the answer" in text and "How much rests on the priors" in text
+    for name in headline:
+        assert f"Probability of {name}" in text
+
+
+def test_a_run_written_before_sensitivity_still_reports(tmp_path, copy_run):
+    run_dir = copy_run(tmp_path)
+    edit_summary(run_dir, lambda summary: summary.pop("sensitivity"))
+    write_reports(run_dir, formats={"html"})
+    document = parse_html((run_dir / "report.html").read_text(encoding="utf-8"))
+    ids = [s.attrs.get("id") for s in document.find_all("section")]
+    assert "sensitivity" not in ids and "outcomes" in ids and "evidence" in ids
+    assert not document.find_all("a", href="#sensitivity")
 
 
 def test_evidence_reference_classes_worlds_and_provenance_are_shown(

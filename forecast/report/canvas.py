@@ -38,6 +38,10 @@ POSTERIOR_COLOUR = OKABE_ITO["blue"]
 WITHOUT_COLOUR = "#8a8a8a"
 RAW_RATE_COLOUR = OKABE_ITO["vermillion"]
 CLASS_MEAN_COLOUR = OKABE_ITO["bluish_green"]
+# A tornado's bars: light for the input moved down, dark for it moved up, told apart in
+# greyscale by lightness as well as by hue.
+LOWERED_COLOUR = OKABE_ITO["sky_blue"]
+RAISED_COLOUR = OKABE_ITO["blue"]
 CHAIN_COLOURS = [
     OKABE_ITO[name]
     for name in ("blue", "orange", "bluish_green", "reddish_purple", "sky_blue", "vermillion")
@@ -394,6 +398,8 @@ def draw_legend(canvas: Canvas, y: float, legend: Sequence[Series]) -> None:
             hollow_markers(canvas, [(x + 0.14, y)], series.colour, series.marker[0])
         elif series.marker == "|":
             canvas.line([x + 0.14] * 2, [y - 0.07, y + 0.07], color=series.colour, linewidth=1.2)
+        elif series.marker == "bar":
+            canvas.rectangle(x, y - 0.055, 0.28, 0.11, facecolor=series.colour, linewidth=0)
         else:
             sample = Interval(0.5, (0.0, 1.0), (0.3, 0.7))
             marks = IntervalMarks()

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
 from forecast.report.canvas import (
+    BAND,
     BAND_DARK,
     CHAIN_COLOURS,
     CLASS_MEAN_COLOUR,
@@ -21,21 +22,25 @@ from forecast.report.canvas import (
     GROUP_GAP,
     INK,
     LINE_HEIGHT,
+    LOWERED_COLOUR,
     MUTED,
     POSTERIOR,
     POSTERIOR_COLOUR,
     PRIOR_COLOUR,
+    RAISED_COLOUR,
     RAW_RATE_COLOUR,
     ROW_HEIGHT,
+    RULE,
     SERIES,
     Canvas,
     IntervalMarks,
     Series,
+    draw_legend,
     hollow_markers,
     interval_frame,
     wrap_label,
 )
-from forecast.report.figure_data import Interval, IntervalGroup, RankPlot, Shrinkage
+from forecast.report.figure_data import Interval, IntervalGroup, RankPlot, Shrinkage, Tornado
 
 
 def plot_interval_groups(
@@ -309,4 +314,165 @@ def plot_rank_histograms(plot: RankPlot, *, columns: int = 4) -> Figure:
     canvas.segments(axes, color=MUTED, linewidth=0.6, zorder=1)
     for colour, lines in stairs.items():
         canvas.segments(lines, color=colour, linewidth=0.9, zorder=2)
+    return canvas.figure
+
+
+# A tornado's labels are long (an input's outcome, category and condition in the analyst's
+# words): a wide column and smaller text keep ten of them, and the chart, on one printed page.
+TORNADO_LABEL_WIDTH = 3.1  # inches for an input's name and the values it was moved between
+TORNADO_FONT_SIZE = 7.5  # points
+TORNADO_LINE = 0.12  # inches a line of 7.5 pt text takes at a line spacing of 1.15, as drawn
+TORNADO_END_ROOM = 0.38  # inches beyond the longest bar for the probability at its end
+TORNADO_BAR_HEIGHT = 0.16  # inches
+TORNADO_GAP = 0.07  # inches between rows, less than other charts': each row has its band
+TICK_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25)
+
+
+def plot_tornado(tornado: Tornado) -> Figure:
+    """A scenario's tornado: one bar per input from the scenario's probability with the input
+    moved down (light) to it with the input moved up (dark), centred on its posterior mean (the
+    vertical line), the input's name and values on the left, the probabilities at the ends."""
+    width = TORNADO_LABEL_WIDTH - 0.15
+    labels = [
+        (
+            # Four lines at most: a name cut short there could still be told from the others.
+            wrap_label(bar.label, width, max_lines=4, font_size=TORNADO_FONT_SIZE),
+            wrap_label(
+                bar.values + (" \u2020" if bar.sampled_again else ""),
+                width,
+                max_lines=2,
+                font_size=TORNADO_FONT_SIZE,
+            ),
+        )
+        for bar in tornado.bars
+    ]
+    line = TORNADO_LINE
+    blocks = [(name.count("\n") + value.count("\n") + 2) * line for name, value in labels]
+    heights = [max(2.2 * TORNADO_BAR_HEIGHT, block) for block in blocks]
+    top = 0.46  # under the legend and the label of the centre line
+    bottom = top + sum(heights) + TORNADO_GAP * (len(heights) + 1)
+    canvas = Canvas(FIGURE_WIDTH, bottom + 0.42)
+    left, right = TORNADO_LABEL_WIDTH + 0.05, FIGURE_WIDTH - 0.15
+    centre = (left + right) / 2
+    # Symmetric about the posterior mean, the longest bar reaching to within the room its end
+    # label needs; an input that moves nothing still gets an axis a fifth of a point wide.
+    reach = max(
+        [0.002, *(abs(p - tornado.mean) for bar in tornado.bars for p in (bar.low, bar.high))]
+    )
+    per_unit = ((right - left) / 2 - TORNADO_END_ROOM) / reach
+
+    def x_of(p: float) -> float:
+        return centre + (p - tornado.mean) * per_unit
+
+    seen = (right - left) / 2 / per_unit  # half the range of probability the axis shows
+    step = next((s for s in TICK_STEPS if 2 * seen / s <= 7), TICK_STEPS[-1])
+    ticks = [
+        t
+        for t in np.arange(np.ceil((tornado.mean - seen) / step), (tornado.mean + seen) / step + 1)
+        * step
+        if 0 <= t <= 1 and left <= x_of(t) <= right
+    ]
+    # Tenths of a point where the bars are short enough that whole points would read the same.
+    digits = 1 if reach < 0.05 else 0
+
+    def percent(p: float, digits: int = digits) -> str:
+        return f"{100 * p:.{digits}f}%"
+
+    y, centres = top + TORNADO_GAP, []
+    for index, height in enumerate(heights):
+        centres.append(y + height / 2)
+        if index % 2 == 1:  # zebra bands let the eye follow a row from its label to its bar
+            canvas.rectangle(
+                0, y - TORNADO_GAP / 2, right, height + TORNADO_GAP, facecolor=BAND, linewidth=0
+            )
+        y += height + TORNADO_GAP
+    canvas.segments(
+        [[(x_of(t), top), (x_of(t), bottom)] for t in ticks], color=RULE, linewidth=0.5, zorder=1
+    )
+    canvas.line([left, right], [bottom, bottom], color=MUTED, linewidth=0.6, zorder=1)
+    for t in ticks:
+        canvas.text(
+            x_of(t),
+            bottom + 0.05,
+            percent(t, 1 if step < 0.01 else 0),
+            ha="center",
+            va="top",
+            fontsize=8,
+            color=MUTED,
+        )
+    canvas.text(
+        centre,
+        bottom + 0.22,
+        f"Probability of {tornado.scenario}",
+        ha="center",
+        va="top",
+        color=MUTED,
+    )
+    canvas.line([centre, centre], [top - 0.04, bottom], color=INK, linewidth=0.9, zorder=4)
+    canvas.text(
+        centre,
+        top - 0.07,
+        f"now {percent(tornado.mean)}",
+        ha="center",
+        va="bottom",
+        fontsize=8,
+        fontweight="bold",
+        color=INK,
+    )
+    draw_legend(
+        canvas,
+        0.13,
+        [Series("input moved down", LOWERED_COLOUR, "bar"), Series("up", RAISED_COLOUR, "bar")],
+    )
+
+    for bar, (name, value), block, y in zip(tornado.bars, labels, blocks, centres, strict=True):
+        for text, offset, colour in (
+            (name, 0.0, INK),
+            (value, (name.count("\n") + 1) * line, MUTED),
+        ):
+            canvas.text(
+                TORNADO_LABEL_WIDTH - 0.05,
+                y - block / 2 + offset,
+                text,
+                ha="right",
+                va="top",
+                linespacing=1.15,
+                fontsize=TORNADO_FONT_SIZE,
+                color=colour,
+            )
+        # The side further from the centre is drawn first, so a shorter bar on the same side
+        # stays in sight over it.
+        sides = sorted(
+            [(bar.low, LOWERED_COLOUR), (bar.high, RAISED_COLOUR)],
+            key=lambda side: -abs(side[0] - tornado.mean),
+        )
+        for order, (p, colour) in enumerate(sides):
+            start, end = sorted((x_of(tornado.mean), x_of(p)))
+            canvas.rectangle(
+                start,
+                y - TORNADO_BAR_HEIGHT / 2,
+                end - start,
+                TORNADO_BAR_HEIGHT,
+                facecolor=colour,
+                linewidth=0,
+                zorder=2 + order,
+            )
+        # The probability at each end of the bar, a decimal more where the two would read the
+        # same; where both sides lie on one side of the centre, only the further end has room
+        # for its number.
+        ends = digits if percent(bar.low) != percent(bar.high) else digits + 1
+        for p, _ in sides:
+            outward = p >= tornado.mean
+            further = [q for q, _ in sides if (q >= tornado.mean) == outward]
+            if abs(p - tornado.mean) < max(abs(q - tornado.mean) for q in further):
+                continue
+            canvas.text(
+                x_of(p) + (0.04 if outward else -0.04),
+                y,
+                percent(p, ends),
+                ha="left" if outward else "right",
+                va="center",
+                fontsize=TORNADO_FONT_SIZE,
+                color=INK,
+            )
     return canvas.figure

@@ -14,11 +14,14 @@ import numpy as np
 
 from forecast.report.wording import (
     category_label,
+    describe_input_values,
+    describe_inputs,
     describe_when,
     evidence_targets,
     outcome_comparisons,
     outcome_label,
     parameter_label,
+    rank_scenarios,
 )
 from forecast.variables import is_sampling_coordinate
 
@@ -88,6 +91,115 @@ class RankPlot:
     variable: str
     title: str
     panels: list[RankHistogram] = field(default_factory=list)
+
+
+# The tornado charts: one for each of this many most probable scenarios, with at most this many
+# bars each; a reader takes in ten bars at a glance, and the inputs past them move the answer
+# least.
+HEADLINE_TORNADOES = 3
+TORNADO_BARS = 10
+
+
+@dataclass(frozen=True)
+class TornadoBar:
+    """One input moved down and up: a scenario's posterior mean at either end."""
+
+    label: str  # the input in the analyst's words
+    values: str  # what it was moved between: "mean 0.30, moved 0.20 → 0.40"
+    low: float  # the scenario's posterior mean with the input at its low value
+    high: float  # ... and at its high value
+    sampled_again: bool  # effects from sampling again, the importance weights being unreliable
+
+    @property
+    def swing(self) -> float:
+        """How far the input moves the answer: |high − low|."""
+        return abs(self.high - self.low)
+
+
+@dataclass(frozen=True)
+class Tornado:
+    """Which beliefs a scenario's probability rests on, largest swing first."""
+
+    scenario: str
+    mean: float  # its posterior mean, on which the bars are centred
+    bars: tuple[TornadoBar, ...]
+    more: int = 0  # inputs left out, each moving it less than the bars drawn
+    more_swing: float = 0.0  # the largest swing among them
+
+
+def compute_tornadoes(
+    summary: Mapping,
+    *,
+    khat_limit: float | None = None,
+    count: int = HEADLINE_TORNADOES,
+    max_bars: int = TORNADO_BARS,
+) -> list[Tornado]:
+    """A tornado for each of the `count` most probable scenarios; none for a summary without
+    a sensitivity analysis (written before it existed) or without scenarios. A bar is marked
+    as sampled again where its k-hat exceeds `khat_limit` (by default the engine's, as the
+    summary records it)."""
+    sensitivity = summary.get("sensitivity")
+    if not sensitivity:
+        return []
+    if khat_limit is None:
+        khat_limit = sensitivity["settings"]["khat_limit"]
+    tornado = sensitivity["tornado"]
+    labels = describe_inputs(tornado, summary["outcomes"], summary["evidence"])
+    # A scenario no input has effects for (one the analysis did not cover) gets no tornado,
+    # rather than one that says nothing moves it.
+    covered = {name for entry in tornado for name in entry["effects"]}
+    return [
+        compute_tornado(
+            name,
+            scenario["posterior"]["mean"],
+            tornado,
+            labels,
+            khat_limit=khat_limit,
+            max_bars=max_bars,
+        )
+        for name, scenario in rank_scenarios(summary["scenarios"])[:count]
+        if name in covered
+    ]
+
+
+def compute_tornado(
+    name: str,
+    mean: float,
+    tornado: Sequence[Mapping],
+    labels: Sequence[str],
+    *,
+    khat_limit: float,
+    max_bars: int = TORNADO_BARS,
+) -> Tornado:
+    """One scenario's tornado from the `tornado` entries of summary.json and their labels:
+    the `max_bars` inputs that move its posterior mean furthest, largest |high − low| first
+    (ties in the file's order)."""
+    bars = []
+    for entry, label in zip(tornado, labels, strict=True):
+        effect = entry["effects"].get(name)
+        if effect is None:
+            continue
+        khat = entry["khat"]
+        bars.append(
+            TornadoBar(
+                label,
+                describe_input_values(entry),
+                float(effect["low"]),
+                float(effect["high"]),
+                # A k-hat past the engine's limit means its means were not reweighted but
+                # sampled again; one missing or not a number was never trusted either.
+                sampled_again=bool(entry["refit"]) or khat is None or not khat <= khat_limit,
+            )
+        )
+    bars.sort(key=lambda bar: -bar.swing)
+    shown, rest = bars[:max_bars], bars[max_bars:]
+    return Tornado(
+        name,
+        float(mean),
+        tuple(shown),
+        len(rest),
+        max((bar.swing for bar in rest), default=0.0),
+    )
 
 
 def compute_outcome_groups(name: str, outcomes: Mapping) -> list[IntervalGroup]:

@@ -8,7 +8,7 @@ Each figure is computed (:mod:`~forecast.report.figure_data`, NumPy only), then 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from forecast.report.canvas import figure_style
 from forecast.report.charts import (
@@ -17,6 +17,7 @@ from forecast.report.charts import (
     plot_rank_histograms,
     plot_scenarios,
     plot_shrinkage,
+    plot_tornado,
 )
 from forecast.report.figure_data import (
     Interval,
@@ -25,6 +26,7 @@ from forecast.report.figure_data import (
     compute_outcome_groups,
     compute_rank_plots,
     compute_shrinkage,
+    compute_tornadoes,
 )
 from forecast.report.svg import to_svg
 from forecast.report.wording import rank_scenarios
@@ -40,6 +42,8 @@ class ReportFigures:
     reference_classes: list[str]
     dependencies: str | None
     rank_plots: list[tuple[str, str]]
+    # A tornado per headline scenario, by its name; none for a run without sensitivity.
+    tornadoes: dict[str, str] = field(default_factory=dict)
 
 
 def draw_report_figures(summary: Mapping, posterior) -> ReportFigures:
@@ -80,11 +84,22 @@ def draw_report_figures(summary: Mapping, posterior) -> ReportFigures:
                 plot_dependencies(outcomes, compute_dependency_layout(outcomes)),
                 prefix="dependencies",
             )
+        tornado_svgs = {
+            tornado.scenario: to_svg(plot_tornado(tornado), prefix=f"tornado{index}")
+            for index, tornado in enumerate(compute_tornadoes(summary))
+            if tornado.bars
+        }
         rank_svgs = [
             (plot.title, to_svg(plot_rank_histograms(plot), prefix=f"rank{index}"))
             for index, plot in enumerate(compute_rank_plots(posterior, outcomes))
             if plot.panels
         ]
     return ReportFigures(
-        scenario_svg, outcome_svgs, evidence_svg, class_svgs, dependency_svg, rank_svgs
+        scenario_svg,
+        outcome_svgs,
+        evidence_svg,
+        class_svgs,
+        dependency_svg,
+        rank_svgs,
+        tornado_svgs,
     )

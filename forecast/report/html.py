@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from forecast.report.wording import (
     describe_data,
+    describe_diagnosis,
     describe_value,
     describe_when,
     evidence_targets,
@@ -31,6 +32,7 @@ from forecast.report.wording import (
     outcome_comparisons,
     outcome_label,
     parameter_label,
+    power_scaling_labels,
     rank_scenarios,
 )
 
@@ -106,6 +108,7 @@ def build_report_context(
         "outcomes": [
             compute_outcome_section(name, outcomes, figures.outcomes[name]) for name in outcomes
         ],
+        "sensitivity": compute_sensitivity(summary, figures.tornadoes),
         "evidence": compute_evidence_rows(summary["evidence"], outcomes),
         "reference_classes": [
             compute_reference_class(reference_class, outcomes, svg)
@@ -223,6 +226,87 @@ def compute_outcome_section(name: str, outcomes: Mapping, svg: str) -> dict:
         "rows": _table_rows(outcome_comparisons(name, outcomes)),
         "figure": _svg(svg),
     }
+
+
+def compute_sensitivity(summary: Mapping, tornado_svgs: Mapping[str, str]) -> dict | None:
+    """Which belief drives each answer: a tornado per headline scenario, worded, and the
+    power-scaling rows; None for a run written before the analysis existed."""
+    sensitivity = summary.get("sensitivity")
+    if not sensitivity:
+        return None
+    from forecast.report.figure_data import compute_tornadoes
+
+    limits = sensitivity["settings"]
+    KHAT_LIMIT, POWER_THRESHOLD = limits["khat_limit"], limits["power_threshold"]  # noqa: N806
+    REFIT_CHAINS, REFIT_DRAWS = limits["refit"]["chains"], limits["refit"]["draws"]  # noqa: N806
+
+    power_scaling = sensitivity["power_scaling"]
+    tornadoes = []
+    for tornado in compute_tornadoes(summary, khat_limit=KHAT_LIMIT):
+        result = power_scaling.get(tornado.scenario)
+        top = tornado.bars[0] if tornado.bars else None
+        tornadoes.append(
+            {
+                "scenario": tornado.scenario,
+                "mean": format_probability(tornado.mean),
+                "figure": _svg(tornado_svgs.get(tornado.scenario)),
+                "top": (
+                    {
+                        "label": top.label,
+                        "moved": top.values,
+                        "low": format_probability(top.low),
+                        "high": format_probability(top.high),
+                    }
+                    if top is not None and top.swing > 0
+                    else None
+                ),
+                "more": tornado.more,
+                "more_swing": f"{100 * tornado.more_swing:.1f} pp",
+                "sampled_again": any(bar.sampled_again for bar in tornado.bars),
+                # Repeated above the chart only where it is a warning.
+                "diagnosis": (
+                    describe_diagnosis(result, POWER_THRESHOLD)
+                    if result is not None and result["diagnosis"] is not None
+                    else None
+                ),
+            }
+        )
+    return {
+        "tornadoes": tornadoes,
+        "power_scaling": compute_power_scaling_rows(power_scaling, summary, POWER_THRESHOLD),
+        "threshold": format_number(POWER_THRESHOLD),
+        "khat_limit": format_number(KHAT_LIMIT),
+        "refit": f"{REFIT_CHAINS} chains of {format_count(REFIT_DRAWS)} draws",
+    }
+
+
+# Flagged quantities first: a conflict before an answer that rests on its prior.
+DIAGNOSIS_ORDER = {"prior-data conflict": 0, "weak likelihood": 1}
+
+
+def compute_power_scaling_rows(
+    power_scaling: Mapping, summary: Mapping, threshold: float
+) -> list[dict]:
+    """Each outcome's, category's and scenario's prior and likelihood sensitivity with its
+    diagnosis in words, the flagged ones first (ties in the summary's order); a number is
+    flagged where the diagnosis rests on it."""
+    labels = power_scaling_labels(summary)
+    ranked = []
+    for key, result in power_scaling.items():
+        diagnosis = result["diagnosis"]
+        label, kind = labels.get(key, (key, ""))
+        row = {
+            "label": label,
+            "kind": kind,
+            "prior": f"{result['prior']:.3f}",
+            "likelihood": f"{result['likelihood']:.3f}",
+            "prior_flag": diagnosis in DIAGNOSIS_ORDER,
+            "likelihood_flag": diagnosis == "prior-data conflict",
+            "diagnosis": describe_diagnosis(result, threshold),
+            "flagged": diagnosis is not None,
+        }
+        ranked.append((DIAGNOSIS_ORDER.get(diagnosis, 2) if diagnosis else 3, row))
+    return [row for _, row in sorted(ranked, key=lambda pair: pair[0])]
 
 
 def compute_evidence_rows(evidence, outcomes: Mapping) -> list[dict]:

@@ -238,3 +238,105 @@ def outcome_comparisons(name: str, outcomes: Mapping) -> list[Comparison]:
         for section, categories in sections
         for category, stats in categories.items()
     ]
+
+
+# -- which belief drives the answer (summary["sensitivity"]) -------------------------------------
+
+# What the power-scaling diagnoses of summary.json mean, in words a decision maker reads.
+DIAGNOSES = {
+    "prior-data conflict": "the evidence disagrees with the prior",
+    "weak likelihood": "the answer rests on the prior; the evidence says little",
+}
+
+
+def describe_diagnosis(result: Mapping, threshold: float) -> str:
+    """A power-scaling result ({"prior", "likelihood", "diagnosis"}) in words. Without a
+    diagnosis, whether the evidence moves the quantity (its sensitivity at the threshold or
+    above) or nothing much does; a diagnosis this version has no words for, as written."""
+    diagnosis = result["diagnosis"]
+    if diagnosis is not None:
+        return DIAGNOSES.get(diagnosis, diagnosis)
+    if result["likelihood"] >= threshold:
+        return "the evidence drives it"
+    return "neither moves it much"
+
+
+def _input_places(outcomes: Mapping, evidence_count: int) -> dict[str, tuple]:
+    """Every input the sensitivity analysis can move, by its key path as the engine writes it:
+    ("prior", outcome, row or None) or ("evidence", index)."""
+    # Imported here: `import forecast.report` stays cheap for commands that only list runs.
+    from forecast.spec.overrides import format_path
+
+    places: dict[str, tuple] = {}
+    for name, outcome in outcomes.items():
+        if outcome["given"]:
+            for row in outcome["rows"]:
+                places[format_path(("outcomes", name, "prior", row["key"]))] = ("prior", name, row)
+        else:
+            places[format_path(("outcomes", name, "prior"))] = ("prior", name, None)
+    for index in range(evidence_count):
+        places[format_path(("evidence", index, "weight"))] = ("evidence", index)
+    return places
+
+
+def describe_inputs(tornado, outcomes: Mapping, evidence) -> list[str]:
+    """Each input of the tornado as the analyst would name it, in its order: a prior row as
+    'Prior: North Korea agrees to shut down, given Summit held: no' (a category's label after
+    the outcome's), an evidence item by its number in the evidence table and its source. An
+    input the summary has no row or item for keeps its key path."""
+    places = _input_places(outcomes, len(evidence))
+    return [
+        _describe_input(entry, places.get(entry["input"]), outcomes, evidence) for entry in tornado
+    ]
+
+
+def _describe_input(entry: Mapping, place, outcomes: Mapping, evidence) -> str:
+    if place is None:
+        return entry["input"]
+    if place[0] == "evidence":
+        index = place[1]
+        item = evidence[index]
+        if item["source"]:
+            return f"Evidence {index + 1}: {item['source']}"
+        return f"Evidence {index + 1}, on {outcome_label(item['outcome'], outcomes)}"
+    _, name, row = place
+    text = f"Prior: {outcome_label(name, outcomes)}"
+    if entry.get("category") is not None:
+        text += f": {category_label(name, entry['category'], outcomes)}"
+    if row is not None:
+        condition = describe_when(
+            {"outcome": name, "row": row["key"], "given": row["given"]}, outcomes
+        )
+        text += ", otherwise" if condition == "otherwise" else f", given {condition}"
+    return text
+
+
+def describe_input_values(entry: Mapping) -> str:
+    """What an input was moved between: 'mean 0.30, moved 0.20 → 0.40' for a prior (the mean
+    of the row, or of the category, on the probability scale), 'weight 0.5, set 0 → 1' for an
+    evidence item."""
+    low, high = entry["values"]
+    if entry["kind"] == "evidence":
+        value, low, high = (format_number(v) for v in (entry["value"], low, high))
+        return f"weight {value}, set {low} \u2192 {high}"
+    value, low, high = (f"{float(v):.2f}" for v in (entry["value"], low, high))
+    return f"mean {value}, moved {low} \u2192 {high}"
+
+
+def power_scaling_labels(summary: Mapping) -> dict[str, tuple[str, str]]:
+    """Each quantity of the power-scaling analysis, by its key in summary.json, as (label, what
+    it is): an outcome by its label, a category (OUTCOME=CATEGORY) as 'Outcome: Category', a
+    named scenario by its name."""
+    outcomes = summary["outcomes"]
+    labels = {}
+    for name, outcome in outcomes.items():
+        if outcome["kind"] == "binary":
+            labels[name] = (outcome_label(name, outcomes), "outcome")
+        else:
+            for category in outcome["categories"]:
+                label = (
+                    f"{outcome_label(name, outcomes)}: {category_label(name, category, outcomes)}"
+                )
+                labels[f"{name}={category}"] = (label, "outcome")
+    labels.update((name, (name, "scenario")) for name in summary["scenarios"])
+    return labels

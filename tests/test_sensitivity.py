@@ -1,0 +1,86 @@
+"""Which belief drives the answer: the tornado's effects against closed forms, power-scaling."""
+
+from __future__ import annotations
+
+import pytest
+
+from forecast import pipeline
+from forecast.spec import parse_scenario
+
+pytestmark = pytest.mark.slow
+
+# Beta(2, 8) and 3 successes in 10 trials: the posterior is Beta(5, 15), mean 0.25. Moving the
+# prior's mean by 0.1 with its strength kept gives Beta(1, 9) and Beta(3, 7), whose posteriors
+# have means 4/20 and 6/20; the evidence at weight 0 leaves the prior, mean 0.2.
+TEXT = """\
+version: 1
+title: sensitivity
+seed: 3
+sampling: {draws: 1000, tune: 500, chains: 2}
+outcomes:
+  p: {prior: {beta: [2, 8]}}
+  q:
+    given: [p]
+    prior: {p: {beta: [6, 4]}, otherwise: {beta: [2, 2]}}
+evidence:
+  - {outcome: p, successes: 3, trials: 10}
+scenarios:
+  both: p and q
+"""
+
+
+@pytest.fixture(scope="module")
+def summary() -> dict:
+    scenario = parse_scenario(TEXT.encode(), "sensitivity.yaml")
+    return pipeline.compute_summary(scenario, pipeline.RunOptions())[0]
+
+
+def entry(summary: dict, input: str) -> dict:
+    return next(item for item in summary["sensitivity"]["tornado"] if item["input"] == input)
+
+
+def close(value: float, expected: float, mcse: float) -> None:
+    assert abs(value - expected) <= 4 * mcse + 1e-9, (value, expected, mcse)
+
+
+def test_moving_a_prior_mean_gives_the_updated_closed_forms(summary):
+    prior = entry(summary, "outcomes.p.prior")
+    assert prior["kind"] == "prior"
+    assert prior["value"] == pytest.approx(0.2) and prior["values"] == pytest.approx([0.1, 0.3])
+    effects, mcse = prior["effects"]["p"], prior["mcse"]
+    close(effects["low"], 4 / 20, mcse["low"])
+    close(effects["high"], 6 / 20, mcse["high"])
+    # A scenario moves with it: P(p and q) = E[p * q_p], and q's row given p is untouched.
+    assert prior["effects"]["both"]["low"] < prior["effects"]["both"]["high"]
+
+
+def test_an_evidence_weight_at_zero_leaves_the_prior(summary):
+    evidence = entry(summary, "evidence[0].weight")
+    assert evidence["kind"] == "evidence" and evidence["values"] == [0.0, 1.0]
+    close(evidence["effects"]["p"]["low"], 2 / 10, evidence["mcse"]["low"])
+    close(evidence["effects"]["p"]["high"], 5 / 20, evidence["mcse"]["high"])
+
+
+def test_every_row_and_item_is_moved_and_a_row_is_named_as_in_set(summary):
+    inputs = [item["input"] for item in summary["sensitivity"]["tornado"]]
+    assert inputs == [
+        "outcomes.p.prior",
+        "outcomes.q.prior.p",
+        "outcomes.q.prior.otherwise",
+        "evidence[0].weight",
+    ]
+    # q's row given p moves q, not p (up to the noise of reweighting).
+    row = entry(summary, "outcomes.q.prior.p")
+    assert row["effects"]["q"]["high"] - row["effects"]["q"]["low"] > 0.05
+    spread = abs(row["effects"]["p"]["high"] - row["effects"]["p"]["low"])
+    assert spread <= 4 * (row["mcse"]["low"] + row["mcse"]["high"])
+
+
+def test_power_scaling_diagnoses_each_outcome_and_scenario(summary):
+    scaling = summary["sensitivity"]["power_scaling"]
+    assert set(scaling) == {"p", "q", "both"}
+    for values in scaling.values():
+        assert values["prior"] >= 0 and values["likelihood"] >= 0
+        assert values["diagnosis"] in (None, "prior-data conflict", "weak likelihood")
+    # q's row without a parent combination observed rests on its prior alone.
+    assert scaling["q"]["likelihood"] < scaling["q"]["prior"]
