@@ -512,6 +512,12 @@ def test_a_busy_port_is_replaced_by_a_free_one(tmp_path):
 # ----------------------------------------------------------------------------- the command
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    """A test run started in the background (`make test &`, some CI runners) ignores SIGINT, and a
+    child inherits that; the watch must see Ctrl-C as it would at a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_watch(folder: Path, text: str, *options: str) -> tuple[subprocess.Popen, str]:
     """`forecast watch` in its own process; returns it and the page's address."""
     save(folder / "rain.yaml", text)
@@ -522,6 +528,7 @@ def start_watch(folder: Path, text: str, *options: str) -> tuple[subprocess.Pope
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_as_at_a_terminal,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
