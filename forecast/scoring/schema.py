@@ -13,36 +13,12 @@ from __future__ import annotations
 import json
 
 from forecast.scoring import keys
-from forecast.spec.keys import Block
-from forecast.spec.readers import NAME, RESERVED
+from forecast.spec.readers import RESERVED
+from forecast.spec.schema import _DATE, _NAME, _NAMES, _TEXT, _object
 
-# Names follow the scenario format's rule; a benchmark may not take the run's own forecasts' names.
-_NAME = {
-    "type": "string",
-    "pattern": "^" + NAME.pattern.removesuffix(r"\Z") + "$",
-    "not": {"enum": sorted(RESERVED)},
-}
-_NAMES = {key: value for key, value in _NAME.items() if key != "type"}  # for propertyNames
+# A benchmark may not take the run's own forecasts' names.
 _BENCHMARK_NAMES = {**_NAMES, "not": {"enum": sorted({*RESERVED, *keys.RUN_FORECASTERS})}}
-_TEXT = {"type": "string", "pattern": r"\S"}
-_DATE = {"type": "string", "format": "date"}
 _PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
-
-
-def _object(block: Block, types: dict[str, dict]) -> dict:
-    """The closed object schema of `block`: its keys from the table, their values from `types`."""
-    if set(types) != set(block.names):
-        raise ValueError(f"types for {block.title} do not match its keys in keys.py")
-    return {
-        "type": "object",
-        "title": block.title,
-        "description": block.description,
-        "properties": {
-            key.name: {**types[key.name], "description": key.description} for key in block.keys
-        },
-        "required": list(block.required),
-        "additionalProperties": False,
-    }
 
 
 _RESOLUTION = _object(
