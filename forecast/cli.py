@@ -15,10 +15,9 @@ from pathlib import Path
 import click
 
 from forecast import __version__
+from forecast.command_options import REPORT_FORMATS, format_option, sampling_options
 from forecast.errors import ForecastError, OptionError, RunError, ScenarioError
 
-FORMATS = ("json", "html", "pdf")
-REPORT_FORMATS = ("html", "pdf")
 EXIT_STRICT = 4
 
 
@@ -203,17 +202,6 @@ def schema():
     click.echo(json.dumps(scenario_schema(), indent=2, ensure_ascii=False))
 
 
-def _formats(ctx, param, value: str) -> set[str]:
-    allowed = FORMATS if ctx.command.name in ("run", "compare") else REPORT_FORMATS
-    chosen = {part.strip() for part in value.split(",") if part.strip()}
-    unknown = chosen - set(allowed)
-    if unknown or not chosen:
-        raise click.BadParameter(
-            f"choose from {', '.join(allowed)} separated by commas, got {value!r}"
-        )
-    return chosen
-
-
 @cli.command(context_settings={"show_default": True})
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option(
@@ -223,37 +211,8 @@ def _formats(ctx, param, value: str) -> set[str]:
     type=click.Path(file_okay=False),
     help="Folder for the results; each scenario gets OUT/<file stem>/.",
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Random seed; overrides the file's seed.  [default: the file's, else 0]",
-)
-@click.option(
-    "--draws",
-    type=click.IntRange(min=100),
-    default=None,
-    help="Posterior draws per chain.  [default: the file's, else 1000]",
-)
-@click.option(
-    "--tune",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Tuning steps per chain.  [default: the file's, else 1000]",
-)
-@click.option(
-    "--chains",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Chains.  [default: the file's, else 4]",
-)
-@click.option(
-    "--format",
-    "formats",
-    default="json,html,pdf",
-    callback=_formats,
-    help="Outputs to write, separated by commas.",
-)
+@sampling_options(draws_help="Posterior draws per chain.", chains_help="Chains.")
+@format_option(help="Outputs to write, separated by commas.")
 @click.option(
     "--paper", type=click.Choice(["a4", "letter"]), default="a4", help="Page size of report.pdf."
 )
@@ -458,13 +417,7 @@ def _run_label(scenario) -> str:
     help="Folder for compare.json, compare.html and compare.pdf.  [default: the first RUN_DIR]",
     show_default=False,
 )
-@click.option(
-    "--format",
-    "formats",
-    default="json,html,pdf",
-    callback=_formats,
-    help="Outputs to write, separated by commas; compare.json is always written.",
-)
+@format_option(help="Outputs to write, separated by commas; compare.json is always written.")
 @click.option(
     "--paper", type=click.Choice(["a4", "letter"]), default="a4", help="Page size of compare.pdf."
 )
@@ -488,14 +441,7 @@ def compare(run_dirs, out_dir, formats, paper):
 
 @cli.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
-@click.option(
-    "--format",
-    "formats",
-    default="html,pdf",
-    callback=_formats,
-    help="Reports to write: html, pdf or both.",
-    show_default=True,
-)
+@format_option(REPORT_FORMATS, help="Reports to write: html, pdf or both.", show_default=True)
 @click.option(
     "--paper",
     type=click.Choice(["a4", "letter"]),

@@ -16,17 +16,9 @@ from pathlib import Path
 
 import click
 
-FORMATS = ("json", "html", "pdf")
+from forecast.command_options import ALL_FORMATS, format_option
+
 SCORE_FILES = {"json": "score.json", "html": "score.html", "pdf": "score.pdf"}
-
-
-def _formats(ctx, param, value: str) -> set[str]:
-    chosen = {part.strip() for part in value.split(",") if part.strip()}
-    if not chosen or chosen - set(FORMATS):
-        raise click.BadParameter(
-            f"choose from {', '.join(FORMATS)} separated by commas, got {value!r}"
-        )
-    return chosen
 
 
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
@@ -48,14 +40,7 @@ def _formats(ctx, param, value: str) -> set[str]:
     help="Folder for score.json, score.html and score.pdf.  [default: the folder the run "
     "folders are in]",
 )
-@click.option(
-    "--format",
-    "formats",
-    default="json,html,pdf",
-    show_default=True,
-    callback=_formats,
-    help="Outputs to write, separated by commas.",
-)
+@format_option(show_default=True, help="Outputs to write, separated by commas.")
 @click.option(
     "--paper",
     type=click.Choice(["a4", "letter"]),
@@ -130,7 +115,7 @@ def _write_atomically(document: dict, target: Path, formats: set[str], paper: st
         if reports:
             write_score_reports(document, building, formats=reports, paper=paper)
         written = []
-        for kind in FORMATS:
+        for kind in ALL_FORMATS:
             if kind in formats:
                 os.chmod(building / SCORE_FILES[kind], 0o644)
                 os.replace(building / SCORE_FILES[kind], target / SCORE_FILES[kind])

@@ -13,16 +13,7 @@ from pathlib import Path
 
 import click
 
-FORMATS = ("json", "html", "pdf")
-
-
-def _formats(ctx, param, value: str) -> set[str]:
-    chosen = {part.strip() for part in value.split(",") if part.strip()}
-    if not chosen or chosen - set(FORMATS):
-        raise click.BadParameter(
-            f"choose from {', '.join(FORMATS)} separated by commas, got {value!r}"
-        )
-    return chosen
+from forecast.command_options import format_option, sampling_options
 
 
 @click.argument("file", type=click.Path(dir_okay=False))
@@ -44,37 +35,12 @@ def _formats(ctx, param, value: str) -> set[str]:
     type=click.Path(file_okay=False),
     help="Folder for the results: the sweep goes into OUT/<file stem>@sweep/.",
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Random seed; overrides the file's seed.  [default: the file's, else 0]",
+@sampling_options(
+    draws_help="Posterior draws per chain of the file's own run.",
+    chains_help="Chains of the file's own run.",
 )
-@click.option(
-    "--draws",
-    type=click.IntRange(min=100),
-    default=None,
-    help="Posterior draws per chain of the file's own run.  [default: the file's, else 1000]",
-)
-@click.option(
-    "--tune",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Tuning steps per chain.  [default: the file's, else 1000]",
-)
-@click.option(
-    "--chains",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Chains of the file's own run.  [default: the file's, else 4]",
-)
-@click.option(
-    "--format",
-    "formats",
-    default="json,html,pdf",
-    show_default=True,
-    callback=_formats,
-    help="Outputs to write, separated by commas; sweep.json is always written.",
+@format_option(
+    show_default=True, help="Outputs to write, separated by commas; sweep.json is always written."
 )
 @click.option(
     "--paper",
