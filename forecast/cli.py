@@ -15,7 +15,12 @@ from pathlib import Path
 import click
 
 from forecast import __version__
-from forecast.command_options import REPORT_FORMATS, format_option, sampling_options
+from forecast.command_options import (
+    REPORT_FORMATS,
+    format_option,
+    sampling_options,
+    scheduler_option,
+)
 from forecast.errors import ForecastError, OptionError, RunError, ScenarioError
 
 EXIT_STRICT = 4
@@ -256,6 +261,7 @@ def schema():
     help="Run only this variant of the file besides the base; repeatable.  [default: all]",
 )
 @click.option("--no-variants", is_flag=True, help="Run the file alone, none of its variants.")
+@scheduler_option()
 def run(
     files,
     out_dir,
@@ -272,6 +278,7 @@ def run(
     what_if_name,
     variant_names,
     no_variants,
+    scheduler,
 ):
     """Sample each scenario's posterior and write its summary, draws and reports.
 
@@ -285,6 +292,7 @@ def run(
       forecast run scenarios/singapore-summit-2018.yaml --seed 7 --format json,html
       forecast run scenarios/singapore-summit-2018.yaml \\
         --set 'outcomes.summit_held.prior={interval: [0.8, 0.98]}' --name confident
+      forecast run scenarios/*.yaml --scheduler tcp://127.0.0.1:8786
     """
     what_if = _command_line_what_if(set_options, what_if_name, variant_names, no_variants)
     scenarios = _load_all(files)
@@ -303,8 +311,12 @@ def run(
     except OSError as error:
         raise RunError(f"cannot create the output folder {out_dir}: {error.strerror}") from None
 
+    from forecast.cluster import Jobs
+    from forecast.cluster.runs import run_scenarios
     from forecast.pipeline import RunOptions, run_scenario
 
+    everything = [scenario for runs in plans for scenario in runs]
+    terminal = not quiet and sys.stderr.isatty()
     options = RunOptions(
         seed=seed,
         draws=draws,
@@ -312,50 +324,86 @@ def run(
         chains=chains,
         formats=frozenset(formats),
         paper=paper,
-        progress=not quiet and sys.stderr.isatty(),
+        # The sampler's own bar for one run here; several runs share one bar of runs.
+        progress=terminal and len(everything) == 1,
         command=_command_line(),
     )
-    run_one, worker = run_scenario, None
-    if not no_worker:
+    jobs = Jobs(scheduler, progress=terminal, quiet=quiet)
+    run_here, worker = run_scenario, None
+    if jobs.here and not no_worker:
         from forecast.worker.client import Runner, disabled_by_environment
 
         if not disabled_by_environment():
             worker = Runner(in_process=run_scenario)
-            run_one = worker.run
-    failed_diagnostics, first = False, True
+            run_here = worker.run
+    written: list = []
     try:
-        for runs in plans:
-            results = []
-            for scenario in runs:
-                result = run_one(scenario, Path(out_dir), options)
-                results.append(result)
-                if not result.diagnostics_ok:
-                    failed_diagnostics = True
-                for warning in result.warnings:
-                    line = f"warning: {_run_label(scenario)}: {warning}"
-                    click.secho(line, fg="yellow", err=True)
-                if not quiet:
-                    # The index first, once: the output then ends with the paths of reports.
-                    if first and "html" in formats:
-                        click.echo(str(Path(out_dir) / "index.html"))
-                    for path in result.written:
-                        click.echo(str(path))
-                first = False
-            if len(results) > 1:
-                from forecast.compare import write_comparison
-
-                folders = [result.run_dir for result in results]
-                for path in write_comparison(folders, folders[0], formats=formats, paper=paper):
-                    if not quiet:
-                        click.echo(str(path))
-                if "html" in formats:
-                    from forecast.report import write_index
-
-                    write_index(Path(out_dir))  # again, to link the comparison
-
+        with jobs:
+            finished = run_scenarios(
+                everything,
+                Path(out_dir),
+                options,
+                jobs,
+                run_here=run_here,
+                name=_run_label,
+                on_written=written.append,
+            )
+    except KeyboardInterrupt:
+        if not written:
+            raise
+        click.echo(
+            f"interrupted; {len(written)} of {_count(everything, 'run')} were written whole, "
+            "the others left as they were.",
+            err=True,
+        )
+        sys.exit(130)
     finally:
         if worker is not None:
             worker.close()
+    if len(finished) == 1 and not finished[0].ok:
+        raise finished[0].error  # one run: its error as it always was
+    done = iter(finished)
+    failures = []
+    failed_diagnostics, first = False, True
+    for runs in plans:
+        results = []
+        for scenario in runs:
+            outcome = next(done)
+            if not outcome.ok:
+                failures.append(outcome)
+                continue
+            result = outcome.result
+            results.append(result)
+            if not result.diagnostics_ok:
+                failed_diagnostics = True
+            for warning in result.warnings:
+                line = f"warning: {_run_label(scenario)}: {warning}"
+                click.secho(line, fg="yellow", err=True)
+            if not quiet:
+                # The index first, once: the output then ends with the paths of reports.
+                if first and "html" in formats:
+                    click.echo(str(Path(out_dir) / "index.html"))
+                for path in result.written:
+                    click.echo(str(path))
+            first = False
+        # The file's own run first: the others are compared with it.
+        if len(results) > 1 and results[0].run_dir.name == runs[0].run_name:
+            from forecast.compare import write_comparison
+
+            folders = [result.run_dir for result in results]
+            for path in write_comparison(folders, folders[0], formats=formats, paper=paper):
+                if not quiet:
+                    click.echo(str(path))
+            if "html" in formats:
+                from forecast.report import write_index
+
+                write_index(Path(out_dir))  # again, to link the comparison
+    for outcome in failures:
+        click.echo(f"error: {outcome.job.name}: {_error_text(outcome.error)}", err=True)
+    if failures:
+        count = f"{len(failures)} of {_count(everything, 'run')}"
+        click.echo(f"{count} failed; the others were written.", err=True)
+        sys.exit(RunError.exit_status)
     if strict and failed_diagnostics:
         click.echo("error: convergence diagnostics failed (--strict)", err=True)
         sys.exit(EXIT_STRICT)
@@ -398,6 +446,13 @@ def _plan_runs(scenarios, what_if, variant_names, no_variants) -> list[list]:
     if problems:
         raise ScenarioError(problems)
     return plans
+
+
+def _error_text(error: BaseException) -> str:
+    """A run's error in one line: the library's message, or what a bug raised."""
+    if isinstance(error, ForecastError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
 
 
 def _run_label(scenario) -> str:

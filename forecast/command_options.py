@@ -60,3 +60,22 @@ def sampling_options(*, draws_help: str, chains_help: str):
         return command
 
     return decorate
+
+
+# The environment variable that gives --scheduler's address when the option is left out.
+SCHEDULER_VARIABLE = "FORECAST_SCHEDULER"
+
+
+def scheduler_option():
+    """`--scheduler ADDRESS` (or FORECAST_SCHEDULER): run the command's samplings on an existing
+    Dask cluster rather than here (forecast/cluster/, docs/cluster.md)."""
+    return click.option(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        envvar=SCHEDULER_VARIABLE,
+        show_envvar=True,
+        help="Sample on the Dask cluster whose scheduler is at ADDRESS, such as "
+        "tcp://10.0.0.5:8786; this process writes the results. The numbers are the same as "
+        "here.  [default: sample here]",
+    )

@@ -326,6 +326,10 @@ def _warnings(summaries: Sequence[Mapping], labels: Sequence[str]) -> list[str]:
 
 
 def _shape(outcome: Mapping) -> tuple:
+    # A binary outcome and an event both report the probability that it happens (by the
+    # horizon), so one turned into the other is compared as it is.
+    if outcome["kind"] != "categorical":
+        return ("probability",)
     return (outcome["kind"], tuple(outcome.get("categories", {})))
 
 

@@ -113,6 +113,13 @@ def sample(
         # replace a complete one.
         raise KeyboardInterrupt
     groups = {name: _plain(tree[name].to_dataset()) for name in ("posterior", "sample_stats")}
+    # Labels come from this file, not from the compiled model: an event's periods are named by
+    # their dates, which are numbers that a model compiled for another file takes as data.
+    posterior = groups["posterior"]
+    labels = variables.coords(scenario)
+    groups["posterior"] = posterior.assign_coords(
+        {dim: labels[dim] for dim in posterior.dims if dim in labels}
+    )
     if with_prior:
         groups["prior"] = prior
     result = xr.DataTree.from_dict(groups)

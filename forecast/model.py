@@ -31,7 +31,7 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from forecast import likelihood, variables
+from forecast import events, likelihood, variables
 from forecast.spec import Outcome, Scenario
 
 # p(kappa) ∝ kappa^(-3/2) on kappa >= 1 (Gelman et al., BDA3 §5.3) is, for u = log kappa,
@@ -53,15 +53,29 @@ def structure(scenario: Scenario) -> dict:
                 "parents": list(o.parents),
                 "rows": [row.key for row in o.rows],
                 "row_of_combination": list(o.row_of_combination),
+                # An event's periods: their number shapes the model; its dates are numbers
+                # (`model_data`), which a compiled model takes as data.
+                "periods": len(o.timeline.periods) if o.is_event else None,
             }
             for o in scenario.outcomes
         ],
         "evidence": [
-            {"outcome": item.outcome, "row": item.row, "categorical": item.counts is not None}
+            {
+                "outcome": item.outcome,
+                "row": item.row,
+                "categorical": item.counts is not None,
+                "period": item.exposure.period if item.exposure else None,
+            }
             for item in scenario.evidence
         ],
         "reference_classes": [
-            {"outcome": r.outcome, "row": r.row, "pooling": r.pooling, "cases": len(r.cases)}
+            {
+                "outcome": r.outcome,
+                "row": r.row,
+                "pooling": r.pooling,
+                "cases": len(r.cases),
+                "period": r.period,
+            }
             for r in scenario.reference_classes
         ],
     }
@@ -82,7 +96,17 @@ def model_data(scenario: Scenario, *, leave_out: frozenset[int] = frozenset()) -
     """
     data: dict[str, np.ndarray] = {}
     for outcome in scenario.outcomes:
-        if outcome.is_binary:
+        if outcome.is_event:
+            for part in ("shape", "rate"):
+                data[variables.prior(outcome, part)] = np.array(
+                    [[getattr(g, part) for g in row.prior.periods] for row in outcome.rows],
+                    dtype=float,
+                )
+            # The years of each period before the horizon: dates are numbers, not structure.
+            data[variables.prior(outcome, "exposure")] = np.array(
+                outcome.timeline.exposure(outcome.timeline.horizon), dtype=float
+            )
+        elif outcome.is_binary:
             data[variables.prior(outcome, "alpha")] = _floats(r.prior.alpha for r in outcome.rows)
             data[variables.prior(outcome, "beta")] = _floats(r.prior.beta for r in outcome.rows)
         else:
@@ -90,10 +114,20 @@ def model_data(scenario: Scenario, *, leave_out: frozenset[int] = frozenset()) -
                 [r.prior.concentration for r in outcome.rows], dtype=float
             )
     for index, item in enumerate(scenario.evidence):
-        data[variables.evidence(index, "counts")] = likelihood.counts(item)
+        data[variables.evidence(index, "counts")] = (
+            events.exposure_data(item.exposure) if item.exposure else likelihood.counts(item)
+        )
         weight = 0.0 if index in leave_out else item.weight
         data[variables.evidence(index, "weight")] = np.array(weight, dtype=float)
     for index, reference in enumerate(scenario.reference_classes):
+        if scenario.outcome(reference.outcome).is_event:
+            data[variables.reference_class(index, "events")] = _floats(
+                case.exposure.events for case in reference.cases
+            )
+            data[variables.reference_class(index, "years")] = _floats(
+                case.exposure.years for case in reference.cases
+            )
+            continue
         data[variables.reference_class(index, "successes")] = _floats(
             case.successes for case in reference.cases
         )
@@ -121,7 +155,7 @@ def initial_points(model: pm.Model) -> dict[str, np.ndarray]:
             points[variable.name] = np.full(shape, 1 / shape[-1])
         elif isinstance(variable.owner.op, pm.Beta.rv_type):
             points[variable.name] = np.full(shape, 0.5)
-        elif isinstance(variable.owner.op, pm.Exponential.rv_type):
+        elif isinstance(variable.owner.op, pm.Exponential.rv_type | pm.Gamma.rv_type):
             points[variable.name] = np.full(shape, 1.0)
         else:  # the offsets of pooled rates
             points[variable.name] = np.zeros(shape)
@@ -139,20 +173,41 @@ def build_model(scenario: Scenario, *, prior: bool = False, batch: int | None = 
     with pm.Model(coords=variables.coords(scenario)) as model:
         data = {name: pm.Data(name, value) for name, value in model_data(scenario).items()}
         pooled = _build_reference_classes(scenario, data, prior=prior, batch=shape)
-        parameters = {o.name: _build_outcome(o, data, pooled, shape) for o in scenario.outcomes}
+        rates: dict[str, object] = {}  # each event's rates, shaped (*batch, row, period)
+        parameters = {}
+        for outcome in scenario.outcomes:
+            if outcome.is_event:
+                rates[outcome.name] = _build_rates(outcome, data, pooled, shape)
+                parameters[outcome.name] = _build_event(outcome, data, rates[outcome.name], shape)
+            else:
+                parameters[outcome.name] = _build_outcome(outcome, data, pooled, shape)
         if prior:
             return model
         for index, item in enumerate(scenario.evidence):
-            target = likelihood.target(scenario, item, _rows(parameters), batch=0)
-            loglik = likelihood.log_likelihood(
-                data[variables.evidence(index, "counts")],
-                data[variables.evidence(index, "weight")],
-                target,
-                binary=scenario.outcome(item.outcome).is_binary,
-            )
+            counts = data[variables.evidence(index, "counts")]
+            weight = data[variables.evidence(index, "weight")]
+            if item.exposure is not None:
+                rate = rates[item.outcome][item.row or 0, item.exposure.period]
+                loglik = events.rate_log_likelihood(counts, weight, rate)
+            else:
+                target = likelihood.target(scenario, item, _rows(parameters), batch=0)
+                binary = scenario.outcome(item.outcome).is_binary
+                loglik = likelihood.log_likelihood(counts, weight, target, binary=binary)
             pm.Potential(variables.evidence(index), loglik)
         for index, reference in enumerate(scenario.reference_classes):
-            if reference.pooling == "complete":
+            if reference.pooling != "complete":
+                continue
+            if reference.outcome in rates:
+                rate = rates[reference.outcome][reference.row, reference.period]
+                totals = pt.stack(
+                    [
+                        data[variables.reference_class(index, "events")].sum(),
+                        data[variables.reference_class(index, "years")].sum(),
+                    ]
+                )
+                loglik = events.rate_log_likelihood(totals, 1.0, rate)
+                pm.Potential(variables.reference_class(index, "cases"), loglik)
+            else:
                 _build_complete_pooling(scenario, index, reference, data, parameters)
     return model
 
@@ -160,6 +215,9 @@ def build_model(scenario: Scenario, *, prior: bool = False, batch: int | None = 
 def prior_variables(scenario: Scenario) -> dict[str, tuple[str, ...]]:
     """The variables a prior draw holds, with their dimensions after chain and draw."""
     dims = {o.name: variables.dims(o) for o in scenario.outcomes}
+    for outcome in scenario.outcomes:
+        if outcome.is_event:
+            dims[variables.rate(outcome)] = variables.rate_dims(outcome)
     for index, reference in enumerate(scenario.reference_classes):
         if reference.pooling == "partial":
             for part in ("mean", "log_concentration"):
@@ -189,29 +247,17 @@ def _build_reference_classes(
         if reference.pooling == "complete":
             continue  # added to the row's likelihood below, as pooled evidence
         outcome = scenario.outcome(reference.outcome)
+        if outcome.is_event:
+            key = (outcome.name, reference.row, reference.period)
+            pooled[key] = _pooled_event_rate(index, reference, outcome, data, prior, batch)
+            continue
         mean = pm.Beta(
             variables.reference_class(index, "mean"),
             alpha=data[variables.prior(outcome, "alpha")][reference.row],
             beta=data[variables.prior(outcome, "beta")][reference.row],
             shape=batch,
         )
-        log_kappa_name = variables.reference_class(index, "log_concentration")
-        if prior:
-            log_kappa = pm.Truncated(
-                log_kappa_name,
-                pm.Exponential.dist(lam=LOG_CONCENTRATION_RATE),
-                upper=MAX_LOG_CONCENTRATION,
-                shape=batch,
-            )
-        else:
-            # The same truncation as a wall, keeping the Exponential's log transform: NUTS
-            # samples it far better than the interval transform of a truncated distribution.
-            log_kappa = pm.Exponential(log_kappa_name, lam=LOG_CONCENTRATION_RATE)
-            pm.Potential(
-                variables.reference_class(index, "cut"),
-                pt.switch(pt.gt(log_kappa, MAX_LOG_CONCENTRATION), -np.inf, 0.0),
-            )
-        kappa = pt.exp(log_kappa)
+        kappa = pt.exp(_log_concentration(index, prior=prior, batch=batch))
         alpha, beta = mean * kappa, (1 - mean) * kappa
         if prior:
             pooled[(outcome.name, reference.row)] = pm.Beta(
@@ -228,6 +274,126 @@ def _build_reference_classes(
         )
         pooled[(outcome.name, reference.row)] = _pooled_rate(index, alpha, beta)
     return pooled
+
+
+def _log_concentration(index: int, *, prior: bool, batch: tuple[int, ...]):
+    """A reference class's log concentration: p(kappa) ∝ kappa^(-3/2) on 1 <= kappa <= e^20."""
+    name = variables.reference_class(index, "log_concentration")
+    if prior:
+        return pm.Truncated(
+            name,
+            pm.Exponential.dist(lam=LOG_CONCENTRATION_RATE),
+            upper=MAX_LOG_CONCENTRATION,
+            shape=batch,
+        )
+    # The same truncation as a wall, keeping the Exponential's log transform: NUTS samples it
+    # far better than the interval transform of a truncated distribution.
+    log_kappa = pm.Exponential(name, lam=LOG_CONCENTRATION_RATE)
+    pm.Potential(
+        variables.reference_class(index, "cut"),
+        pt.switch(pt.gt(log_kappa, MAX_LOG_CONCENTRATION), -np.inf, 0.0),
+    )
+    return log_kappa
+
+
+def _pooled_event_rate(index, reference, outcome, data, prior: bool, batch):
+    """An event row's rate drawn from its reference class's population of rates.
+
+    The population is Gamma with mean mu (the row's own prior) and shape kappa (how alike the
+    cases are, with the prior of a binary class's concentration); each case's own rate is
+    integrated out of its (events, years), Gamma-Poisson. The row's rate is a new member of the
+    population, sampled without a funnel as `_pooled_rate` does: log rate = E[log rate] + z *
+    sd[log rate], the density of z being Gamma(rate | kappa, kappa / mu) * rate * sd.
+    """
+    row, period = reference.row, reference.period
+    mean = pm.Gamma(
+        variables.reference_class(index, "mean"),
+        alpha=data[variables.prior(outcome, "shape")][row, period],
+        beta=data[variables.prior(outcome, "rate")][row, period],
+        shape=batch,
+    )
+    kappa = pt.exp(_log_concentration(index, prior=prior, batch=batch))
+    rate = kappa / mean
+    if prior:
+        return pm.Gamma(
+            variables.reference_class(index, "target"), alpha=kappa, beta=rate, shape=batch
+        )
+    pm.Potential(
+        variables.reference_class(index, "cases"),
+        events.pooled_log_likelihood(
+            data[variables.reference_class(index, "events")],
+            data[variables.reference_class(index, "years")],
+            kappa,
+            mean,
+        ),
+    )
+    offset = pm.Flat(variables.reference_class(index, "offset"))
+    scale = pt.sqrt(_trigamma(kappa))
+    log_rate = _digamma(kappa) - pt.log(rate) + offset * scale
+    pm.Potential(
+        variables.reference_class(index, "offset_density"),
+        kappa * pt.log(rate) - pt.gammaln(kappa) + kappa * log_rate - rate * pt.exp(log_rate)
+        + pt.log(scale),
+    )  # fmt: skip
+    return pt.exp(log_rate)
+
+
+def _build_rates(outcome: Outcome, data: dict, pooled: dict, batch: tuple[int, ...] = ()):
+    """An event's rates in events per year, named `<outcome>.rate` with the dimensions
+    `variables.rate_dims`; returned shaped (*batch, row, period) whatever those are."""
+    name = variables.rate(outcome)
+    dims = variables.rate_dims(outcome)
+    rows, periods = len(outcome.rows), len(outcome.timeline.periods)
+    shape = data[variables.prior(outcome, "shape")]
+    rate = data[variables.prior(outcome, "rate")]
+    # The named variable has a row axis only with parents, a period axis only with breaks.
+    keep = (slice(None) if outcome.parents else 0, slice(None) if outcome.timeline.breaks else 0)
+    sizes = {variables.row_dim(outcome): rows, variables.period_dim(outcome): periods}
+    labelled = {"shape": (*batch, *(sizes[d] for d in dims))} if batch else {"dims": dims}
+    cells = [(r, k) for r in range(rows) for k in range(periods)]
+    own = [cell for cell in cells if (outcome.name, *cell) not in pooled]
+    if len(own) == len(cells):
+        variable = pm.Gamma(name, alpha=shape[keep], beta=rate[keep], **labelled)
+    else:
+        # Pooled cells come from their reference classes; the others keep their own Gammas.
+        by_cell = {}
+        if own:
+            own_rows, own_periods = [c[0] for c in own], [c[1] for c in own]
+            drawn = pm.Gamma(
+                f"{name}.unpooled",
+                alpha=shape[own_rows, own_periods],
+                beta=rate[own_rows, own_periods],
+                shape=(*batch, len(own)),
+            )
+            by_cell = {cell: drawn[..., i] for i, cell in enumerate(own)}
+        full = pt.stack(
+            [
+                pt.stack(
+                    [by_cell.get((r, k), pooled.get((outcome.name, r, k))) for k in range(periods)],
+                    axis=-1,
+                )
+                for r in range(rows)
+            ],
+            axis=-2,
+        )
+        pm.Deterministic(name, full[(Ellipsis, *keep)], dims=None if batch else dims)
+        return full
+    if not outcome.timeline.breaks:
+        variable = variable[..., None]
+    if not outcome.parents:
+        variable = variable[..., None, :]
+    return variable
+
+
+def _build_event(outcome: Outcome, data: dict, rates, batch: tuple[int, ...] = ()):
+    """An event's probability of happening by the horizon, per condition row: what its children,
+    the scenarios and the worlds read, as they read a binary outcome's probability."""
+    exposure = data[variables.prior(outcome, "exposure")]
+    by_horizon = events.probability_by(rates, exposure)  # (*batch, row)
+    if outcome.parents:
+        dims = None if batch else variables.dims(outcome)
+        return pm.Deterministic(outcome.name, by_horizon, dims=dims)
+    return pm.Deterministic(outcome.name, by_horizon[..., 0])
 
 
 def _pooled_rate(index: int, alpha, beta):

@@ -54,6 +54,9 @@ class RunOptions:
     # Called with the summary as soon as it is computed, before any file is written: a live
     # preview shows the new numbers while the folder is still being written.
     summarised: Callable[[dict], None] | None = None
+    # Called with the summary without its `sensitivity` block (a copy), before the sensitivity
+    # analysis, the longest step after sampling: a live preview shows the numbers meanwhile.
+    numbers_ready: Callable[[dict], None] | None = None
 
 
 @dataclass
@@ -79,7 +82,11 @@ def settings_for(scenario: Scenario, options: RunOptions):
 
 
 def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, object]:
-    """Sample and summarise; returns (summary dict, DataTree of draws)."""
+    """Sample and summarise; returns (summary dict, DataTree of draws).
+
+    `options.numbers_ready`, if given, is called with the summary but its `sensitivity` block as
+    soon as that is known; the block is computed last, so the numbers are the same either way.
+    """
     import xarray as xr
 
     from forecast import inference, summarize
@@ -132,15 +139,19 @@ def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, obje
         "worlds": top_worlds(posterior, prior, rng),
         "diagnostics": diagnostics,
     }
+    if refit_warnings:
+        diagnostics["warnings"].extend(refit_warnings)
+        diagnostics["ok"] = False
+    if options.numbers_ready is not None:
+        # A copy, which the sensitivity block below is not added to; nothing nested in it
+        # changes from here on.
+        options.numbers_ready(dict(summary))
     # Last, so that the rest of the summary draws from the generator as before.
     summary["sensitivity"], log_groups = summarize_sensitivity(
         scenario, posterior_dataset, posterior, settings, rng
     )
     for name, group in log_groups.items():
         tree[name] = xr.DataTree(group)
-    if refit_warnings:
-        diagnostics["warnings"].extend(refit_warnings)
-        diagnostics["ok"] = False
     return summary, tree
 
 
@@ -163,7 +174,7 @@ def _evidence(scenario, posterior, settings, refit_warnings: list[str]) -> list[
     """
     from dataclasses import replace
 
-    from forecast import inference, summarize
+    from forecast import events, inference, summarize
     from forecast.worlds import Draws
 
     result = []
@@ -192,11 +203,13 @@ def _evidence(scenario, posterior, settings, refit_warnings: list[str]) -> list[
                 f"draws): importance weights were unstable (PSIS k-hat {khat:.2f})"
             )
         outcome = scenario.outcome(item.outcome)
-        data = (
-            {"successes": item.successes, "trials": item.trials}
-            if item.counts is None
-            else {"counts": dict(zip(outcome.categories, item.counts, strict=True))}
-        )
+        if item.exposure is not None:
+            data = _exposure(item.exposure)
+            data["period"] = events.period_entry(outcome, item.exposure.period)
+        elif item.counts is None:
+            data = {"successes": item.successes, "trials": item.trials}
+        else:
+            data = {"counts": dict(zip(outcome.categories, item.counts, strict=True))}
         result.append(
             {
                 "outcome": item.outcome,
@@ -211,6 +224,16 @@ def _evidence(scenario, posterior, settings, refit_warnings: list[str]) -> list[
             }
         )
     return result
+
+
+def _exposure(exposure) -> dict:
+    """Evidence on an event's rate as summary.json gives it: events in years of exposure."""
+    data = {"events": exposure.events, "years": exposure.years}
+    if exposure.waiting_times:
+        data["waiting_times"] = [
+            {"years": w.years, "censored": w.censored} for w in exposure.waiting_times
+        ]
+    return data
 
 
 def versions() -> dict:
@@ -240,6 +263,18 @@ def run_scenario(scenario: Scenario, out_dir: Path, options: RunOptions) -> RunR
     summary, tree = compute_summary(scenario, options)
     if options.summarised is not None:
         options.summarised(summary)
+    return write_run(scenario, summary, tree, out_dir, options)
+
+
+def write_run(
+    scenario: Scenario, summary: dict, tree, out_dir: Path, options: RunOptions
+) -> RunResult:
+    """Write a computed run (`compute_summary`'s summary and draws) into its folder
+    OUT/<stem>/ (OUT/<stem>@<name>/ for a what-if), atomically; returns what was written.
+
+    Separate from the computing, so that draws computed elsewhere (a cluster's worker) are
+    written here exactly as a run of this process would write them.
+    """
     name = scenario.run_name
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / name

@@ -167,7 +167,7 @@ def format_score_table(document: dict) -> str:
             [
                 *([item["run"]] if several else []),
                 item["outcome"],
-                item["resolved_label"] if item["kind"] == "binary" else item["resolved"],
+                item["resolved_label"] if item["kind"] != "categorical" else item["resolved"],
                 *(
                     f"{item['forecast'][name]:.3f}" if name in item["forecast"] else ""
                     for name in forecasters

@@ -3,11 +3,12 @@
 - **One at a time (the tornado).** Each binary prior row's mean is moved down and up by SHIFT on
   the probability scale (clipped to CLIP), its strength a + b kept; each category of a
   categorical row likewise, the other categories scaled to make room, the Dirichlet's total
-  kept; each evidence item's weight is set to 0 and to 1. The posterior mean of every outcome and
-  named scenario under each change is computed by Pareto-smoothed importance reweighting of the
-  posterior draws, the weights being the change in the model's log density at each draw. Where
-  the weights are unreliable (Pareto k-hat above 0.7) the compiled model is sampled again with
-  the changed numbers.
+  kept; an event row's rate in each period is halved and doubled (RATE_FACTOR), its Gamma's
+  shape kept; each evidence item's weight is set to 0 and to 1. The posterior mean of every
+  outcome and named scenario under each change is computed by Pareto-smoothed importance
+  reweighting of the posterior draws, the weights being the change in the model's log density
+  at each draw. Where the weights are unreliable (Pareto k-hat above 0.7) the compiled model is
+  sampled again with the changed numbers.
 - **Power-scaling** (Kallioinen et al. 2023, `arviz_stats.psense`): how much each outcome's and
   scenario's posterior moves when the prior, or the likelihood, is raised to a power near 1; both
   moving is the sign of a prior-data conflict, the prior alone of a weak likelihood.
@@ -26,12 +27,15 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from forecast import variables
+from forecast import events, variables
 from forecast.spec import Outcome, Scenario
 from forecast.spec.overrides import format_path
 
 SHIFT = 0.1
 CLIP = (0.01, 0.99)
+# An event's rate is moved by this factor down and up: on a rate, a factor is what an analyst
+# argues about ("twice as likely to happen in any month"), where 0.1 has no fixed meaning.
+RATE_FACTOR = 2.0
 # Above this Pareto k-hat the reweighted means are not trusted and the model is sampled again.
 KHAT_LIMIT = 0.7
 # A change sampled again needs its means only, to well within the tornado's resolution: nutpie's
@@ -49,7 +53,7 @@ class Change:
     """One input of the file, moved down (low) and up (high): the model data each side sets."""
 
     input: str  # in the --set path form: outcomes.X.prior[.ROW], evidence[i].weight
-    kind: str  # "prior" or "evidence"
+    kind: str  # "prior", "rate" (an event's) or "evidence"
     low: dict[str, np.ndarray]
     high: dict[str, np.ndarray]
     value: float  # the input's value in the file: a prior row's mean, an item's weight
@@ -64,7 +68,9 @@ def changes(scenario: Scenario, data: dict[str, np.ndarray]) -> list[Change]:
         for index, row in enumerate(outcome.rows):
             path = ("outcomes", outcome.name, "prior", *((row.key,) if outcome.parents else ()))
             where = format_path(path)
-            if outcome.is_binary:
+            if outcome.is_event:
+                result.extend(_event_row(outcome, index, path, data))
+            elif outcome.is_binary:
                 result.append(_binary_row(outcome, index, where, data))
             else:
                 result.extend(_categorical_row(outcome, index, where, data))
@@ -99,6 +105,35 @@ def _binary_row(outcome: Outcome, index: int, where: str, data: dict) -> Change:
         sides.append(changed)
     mean = alpha / strength
     return Change(where, "prior", sides[0], sides[1], value=mean, values=_moved(mean))
+
+
+def _event_row(outcome: Outcome, index: int, path: tuple, data: dict) -> list[Change]:
+    """An event row's rate in each period: its mean halved and doubled, its Gamma's shape (and
+    so its relative spread) kept."""
+    name = variables.prior(outcome, "rate")
+    scale = events.per_year(outcome.timeline.per)
+    shape = data[variables.prior(outcome, "shape")]
+    result = []
+    for period in range(shape.shape[1]):
+        mean = float(shape[index, period] / data[name][index, period]) / scale
+        sides = []
+        for factor in RATE_FACTOR, 1 / RATE_FACTOR:  # a larger Gamma rate, a smaller mean
+            changed = data[name].copy()
+            changed[index, period] *= factor
+            sides.append({name: changed})
+        # The row itself where its rate is constant: stated as a rate or by dates alike.
+        where = (*path, "rate", period) if outcome.timeline.breaks else path
+        result.append(
+            Change(
+                format_path(where),
+                "rate",
+                sides[0],
+                sides[1],
+                value=mean,
+                values=(mean / RATE_FACTOR, mean * RATE_FACTOR),
+            )
+        )
+    return result
 
 
 def _categorical_row(outcome: Outcome, index: int, where: str, data: dict) -> list[Change]:
@@ -348,20 +383,26 @@ def summarize_sensitivity(scenario: Scenario, posterior: xr.Dataset, draws, sett
 
 
 def power_scaling(scenario: Scenario, values: dict[str, np.ndarray], groups: dict) -> dict:
-    """Prior and likelihood power-scaling sensitivity of every reported quantity, diagnosed."""
+    """Prior and likelihood power-scaling sensitivity of every reported quantity, diagnosed.
+
+    A quantity that is the same at every draw (a scenario that cannot happen) moves with
+    nothing: its sensitivity is 0, and it is left out of the computation, whose distances would
+    be 0 / 0 for it.
+    """
+    varying = {name: v for name, v in values.items() if np.ptp(v) > 0}
     tree = xr.DataTree.from_dict(
         {
-            "posterior": xr.Dataset({name: (("chain", "draw"), v) for name, v in values.items()}),
+            "posterior": xr.Dataset({name: (("chain", "draw"), v) for name, v in varying.items()}),
             **groups,
         }
     )
-    prior = _sensitivity_to(tree, "prior", groups["log_prior"]["prior"].values, values)
+    prior = _sensitivity_to(tree, "prior", groups["log_prior"]["prior"].values, varying)
     likelihood = _sensitivity_to(
-        tree, "likelihood", groups["log_likelihood"]["likelihood"].values, values
+        tree, "likelihood", groups["log_likelihood"]["likelihood"].values, varying
     )
     result = {}
     for name in values:
-        to_prior, to_likelihood = prior[name], likelihood[name]
+        to_prior, to_likelihood = prior.get(name, 0.0), likelihood.get(name, 0.0)
         if to_prior >= POWER_THRESHOLD and to_likelihood >= POWER_THRESHOLD:
             diagnosis = "prior-data conflict"
         elif to_prior >= POWER_THRESHOLD > to_likelihood:
@@ -378,7 +419,7 @@ def _sensitivity_to(tree, group: str, log_density: np.ndarray, values: dict) -> 
     since scaling it then changes nothing (and there is no tail for the smoothing to fit)."""
     import arviz_stats
 
-    if np.ptp(log_density) < 1e-12:
+    if np.ptp(log_density) < 1e-12 or not values:
         return dict.fromkeys(values, 0.0)
     sensitivity = arviz_stats.psense(tree, group=group)
     return {name: float(sensitivity[name]) for name in values}

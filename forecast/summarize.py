@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from arviz_stats.base import array_stats
 
-from forecast import likelihood, variables
+from forecast import events, likelihood, variables
 from forecast.spec import Scenario
 from forecast.worlds import Draws, scenario_probability
 
@@ -55,7 +55,7 @@ def summarize_outcomes(scenario: Scenario, posterior: Draws, prior: Draws) -> di
         entry: dict = {
             "label": outcome.label,
             "description": outcome.description,
-            "kind": "binary" if outcome.is_binary else "categorical",
+            "kind": _kind(outcome),
             "given": list(outcome.parents),
             "priors_stated": {row.key or "": row.prior.stated for row in outcome.rows},
         }
@@ -72,12 +72,20 @@ def summarize_outcomes(scenario: Scenario, posterior: Draws, prior: Draws) -> di
                 }
                 for value, category in enumerate(outcome.categories)
             }
+        if outcome.is_event:
+            entry.update(events.summarize_event(outcome, posterior, prior, describe))
         if outcome.parents:
             entry["rows"] = [
                 _row(outcome, index, posterior, prior) for index in range(len(outcome.rows))
             ]
         result[outcome.name] = entry
     return result
+
+
+def _kind(outcome) -> str:
+    if outcome.is_event:
+        return "event"
+    return "binary" if outcome.is_binary else "categorical"
 
 
 def _row(outcome, index: int, posterior: Draws, prior: Draws) -> dict:
@@ -100,6 +108,8 @@ def _row(outcome, index: int, posterior: Draws, prior: Draws) -> dict:
             }
             for value, category in enumerate(outcome.categories)
         }
+    if outcome.is_event:
+        entry["rate"] = events.rate_entry(outcome, index, posterior, prior, describe)
     return entry
 
 
@@ -132,6 +142,9 @@ def summarize_scenarios(
 def evidence_loglik(scenario: Scenario, index: int, draws: Draws) -> np.ndarray:
     """The weighted log-likelihood of evidence item `index` at each draw, shaped (chain, draw)."""
     item = scenario.evidence[index]
+    if item.exposure is not None:
+        rates = draws.rates[item.outcome][:, :, item.row or 0, item.exposure.period]
+        return events.rate_log_likelihood(events.exposure_data(item.exposure), item.weight, rates)
     return likelihood.log_likelihood(
         likelihood.counts(item),
         item.weight,
@@ -141,7 +154,11 @@ def evidence_loglik(scenario: Scenario, index: int, draws: Draws) -> np.ndarray:
 
 
 def target_draws(scenario: Scenario, index: int, draws: Draws) -> np.ndarray:
-    """The probability an evidence item bears on, per draw: (chain, draw[, category])."""
+    """The probability an evidence item bears on, per draw: (chain, draw[, category]); for an
+    event, its probability by the horizon in the row whose rate the item bears on."""
+    item = scenario.evidence[index]
+    if item.exposure is not None:
+        return draws.rows[item.outcome][:, :, item.row or 0]
     return likelihood.target(scenario, scenario.evidence[index], draws.rows_of, batch=2)
 
 
@@ -228,6 +245,11 @@ def summarize_reference_classes(
             "when": reference.when,
             **condition_row(outcome, reference.row),
             "pooling": reference.pooling,
+            **(
+                {"period": events.period_entry(outcome, reference.period)}
+                if outcome.is_event
+                else {}
+            ),
             "source": reference.source,
             "target": describe(target),
         }
@@ -236,8 +258,14 @@ def summarize_reference_classes(
             mean = posterior_dataset[variables.reference_class(index, "mean")].values
             log_kappa = posterior_dataset[variables.reference_class(index, "log_concentration")]
             kappa = np.exp(log_kappa.values)
-            entry["class_mean"] = describe(mean)
             entry["concentration"] = describe(kappa)
+            if outcome.is_event:
+                # The class's mean rate, in events per the outcome's unit.
+                entry["class_mean"] = describe(mean / events.per_year(outcome.timeline.per))
+                entry["cases"] = _rate_cases(outcome, reference, mean, kappa, rng)
+                result.append(entry)
+                continue
+            entry["class_mean"] = describe(mean)
             for case in reference.cases:
                 # Each case's own rate given (mu, kappa) and its counts is Beta; one draw of it
                 # per posterior draw gives its pooled posterior.
@@ -246,6 +274,12 @@ def summarize_reference_classes(
                     (1 - mean) * kappa + case.trials - case.successes,
                 )
                 cases.append(_case(case, describe(rate)))
+        elif outcome.is_event:
+            # One rate for every case, the row's: the class mean is that rate.
+            rate = posterior.rates[outcome.name][:, :, reference.row, reference.period]
+            entry["class_mean"] = describe(rate / events.per_year(outcome.timeline.per))
+            entry["concentration"] = None
+            cases = [_rate_case(outcome, case, entry["class_mean"]) for case in reference.cases]
         else:
             entry["class_mean"] = entry["target"]
             entry["concentration"] = None
@@ -253,6 +287,32 @@ def summarize_reference_classes(
         entry["cases"] = cases
         result.append(entry)
     return result
+
+
+def _rate_cases(outcome, reference, mean, kappa, rng) -> list[dict]:
+    """Each case of a partially pooled class on an event's rate: its own rate given the class's
+    Gamma population (shape kappa, mean mu) and its events and years is Gamma(kappa + events,
+    kappa / mu + years); one draw of it per posterior draw gives its pooled posterior."""
+    scale = events.per_year(outcome.timeline.per)
+    cases = []
+    for case in reference.cases:
+        exposure = case.exposure
+        rate = rng.gamma(kappa + exposure.events, 1 / (kappa / mean + exposure.years))
+        cases.append(_rate_case(outcome, case, describe(rate / scale)))
+    return cases
+
+
+def _rate_case(outcome, case, pooled: dict) -> dict:
+    """A case on an event's rate: its events and years, its own rate and its pooled one, both
+    in events per the outcome's unit."""
+    exposure = case.exposure
+    return {
+        "name": case.name,
+        "events": exposure.events,
+        "years": exposure.years,
+        "raw_rate": exposure.events / exposure.years / events.per_year(outcome.timeline.per),
+        "pooled": pooled,
+    }
 
 
 def _case(case, pooled: dict) -> dict:

@@ -31,7 +31,13 @@ import numpy as np
 
 from forecast.errors import OptionError, Problem, RunError, ScenarioError
 from forecast.spec import Override, Scenario, WhatIf
-from forecast.spec.overrides import PathError, apply_what_if, format_path, parse_path
+from forecast.spec.overrides import (
+    PathError,
+    apply_what_if,
+    format_path,
+    mapping_key,
+    parse_path,
+)
 from forecast.spec.yamlfile import KeyPath, parse_document
 
 SWEEP_FORMAT = 1
@@ -325,9 +331,11 @@ def _value_at(data, path: KeyPath):
         if isinstance(part, int):
             if not isinstance(here, list) or part >= len(here):
                 return _MISSING
-        elif not isinstance(here, dict) or part not in here:
+            here = here[part]
+            continue
+        if not isinstance(here, dict) or mapping_key(here, part) not in here:
             return _MISSING
-        here = here[part]
+        here = here[mapping_key(here, part)]
     return here
 
 
@@ -435,6 +443,29 @@ def resample_settings(settings):
     )
 
 
+def resample_point(scenario: Scenario, settings) -> dict:
+    """A grid point sampled again, as a job (here or on a cluster's worker): its cells, whether
+    its diagnostics passed, and their warnings. The seed is in `settings`, so the numbers are
+    the same wherever it runs."""
+    from forecast import inference
+    from forecast.summarize import describe
+    from forecast.worlds import Draws
+
+    resampled = inference.sample(scenario, settings, with_prior=False)
+    point_draws = Draws(scenario, resampled.tree["posterior"].to_dataset())
+    values = sweep_quantities(scenario, point_draws, np.random.default_rng(settings.seed))
+    checks = inference.diagnose(resampled.tree)
+    return {
+        "cells": _map(lambda v: _cell(describe(v)), values),
+        "ok": checks["ok"],
+        "warnings": checks["warnings"],
+    }
+
+
+def _error_text(error: BaseException) -> str:
+    return str(error) if isinstance(error, RunError) else f"{type(error).__name__}: {error}"
+
+
 def compute_sweep(
     plan: SweepPlan,
     settings,
@@ -442,12 +473,22 @@ def compute_sweep(
     command: str = "forecast sweep",
     progress: bool = False,
     on_point: Callable[[int], None] | None = None,
+    jobs=None,
 ) -> dict:
     """Sample the file once and compute every grid point: the document sweep.json holds
     (docs/sweep.md). `settings` are the base run's (`forecast.inference.Settings`); `on_point`
-    is called with each point's position once it is done."""
+    is called with each point's position once it is done. The points sampled again are run
+    through `jobs` (`forecast.cluster.Jobs`: here unless it names a cluster), after every
+    reweighted point.
+
+    Raises
+    ------
+    RunError
+        If a point sampled again fails: each such point with its error.
+    """
     from forecast import inference
     from forecast import model as scenario_model
+    from forecast.cluster import Job, Jobs
     from forecast.sensitivity import KHAT_LIMIT, psis_weights, relative_efficiency
     from forecast.summarize import describe
     from forecast.worlds import Draws
@@ -467,6 +508,7 @@ def compute_sweep(
     again = resample_settings(settings)
     warnings = [f"the file's own run: {warning}" for warning in diagnostics["warnings"]]
     points, seconds = [], {"reweighting": 0.0, "resampling": 0.0}
+    resample: list[int] = []  # positions of the points to sample again
     try:
         for position, point in enumerate(plan.points):
             clock = time.perf_counter()
@@ -476,38 +518,56 @@ def compute_sweep(
             weights, khat = psis_weights(log_prior + log_likelihood - reference, r_eff)
             ess = float(1 / np.sum(weights**2)) if math.isfinite(khat) else None
             entry = {"values": list(point.values), "khat": _finite(khat), "ess": ess}
+            points.append(entry)
             if khat <= KHAT_LIMIT and (ess is None or ess >= MIN_ESS):
                 entry.update(method="reweighted", reason=None)
                 entry.update(_map(_weighted_cell(weights, r_eff), quantities))
                 seconds["reweighting"] += time.perf_counter() - clock
+                if on_point is not None:
+                    on_point(position)
             else:
-                resampled = inference.sample(point.scenario, again, with_prior=False)
-                point_draws = Draws(point.scenario, resampled.tree["posterior"].to_dataset())
-                values = sweep_quantities(
-                    point.scenario, point_draws, np.random.default_rng(settings.seed)
-                )
-                checks = inference.diagnose(resampled.tree)
-                entry.update(
-                    method="resampled",
-                    reason="khat" if not khat <= KHAT_LIMIT else "ess",
-                    diagnostics_ok=checks["ok"],
-                )
-                entry.update(_map(lambda v: _cell(describe(v)), values))
-                if checks["warnings"]:
-                    # One line per point: its first problem, and how many more sweep.json has.
-                    where = describe_point(plan.axes, point.values)
-                    more = len(checks["warnings"]) - 1
-                    warnings.append(
-                        f"the point {where}, sampled again: {checks['warnings'][0]}"
-                        + (f" ({more} more such problem{'s' if more > 1 else ''})" if more else "")
-                    )
-                    entry["warnings"] = checks["warnings"]
-                seconds["resampling"] += time.perf_counter() - clock
-            points.append(entry)
+                entry.update(method="resampled", reason="khat" if not khat <= KHAT_LIMIT else "ess")
+                resample.append(position)
+        batch = [
+            Job(
+                describe_point(plan.axes, plan.points[position].values),
+                resample_point,
+                (plan.points[position].scenario, again),
+            )
+            for position in resample
+        ]
+        where = {id(job): position for job, position in zip(batch, resample, strict=True)}
+
+        def point_done(done) -> None:
             if on_point is not None:
-                on_point(position)
+                on_point(where[id(done.job)])
+
+        if jobs is None:
+            with Jobs() as own:
+                finished = own.run(batch, on_finished=point_done)
+        else:
+            finished = jobs.run(batch, on_finished=point_done)
     finally:
         density(posterior, data)  # the file's numbers back, for whoever uses the model next
+    failed = [done for done in finished if not done.ok]
+    if failed:
+        raise RunError(
+            "; ".join(f"the point {done.job.name}: {_error_text(done.error)}" for done in failed)
+            + "; nothing was written"
+        )
+    for position, done in zip(resample, finished, strict=True):
+        entry, checks = points[position], done.result
+        entry["diagnostics_ok"] = checks["ok"]
+        entry.update(checks["cells"])
+        if checks["warnings"]:
+            # One line per point: its first problem, and how many more sweep.json has.
+            more = len(checks["warnings"]) - 1
+            warnings.append(
+                f"the point {done.job.name}, sampled again: {checks['warnings'][0]}"
+                + (f" ({more} more such problem{'s' if more > 1 else ''})" if more else "")
+            )
+            entry["warnings"] = checks["warnings"]
+        seconds["resampling"] += done.seconds
     base_cells = _map(lambda v: _cell(describe(v)), quantities)
     return {
         "format": SWEEP_FORMAT,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from forecast.command_options import format_option, sampling_options
+from forecast.command_options import format_option, sampling_options, scheduler_option
 
 
 @click.argument("file", type=click.Path(dir_okay=False))
@@ -54,7 +54,8 @@ from forecast.command_options import format_option, sampling_options
     is_flag=True,
     help="No progress bar and no list of files written. Warnings are still printed.",
 )
-def sweep(file, vary_options, out_dir, seed, draws, tune, chains, formats, paper, quiet):
+@scheduler_option()
+def sweep(file, vary_options, out_dir, seed, draws, tune, chains, formats, paper, quiet, scheduler):
     """Sweep one or two numbers of a scenario file and show each named scenario's probability,
     with its 90% interval, against them.
 
@@ -69,7 +70,10 @@ def sweep(file, vary_options, out_dir, seed, draws, tune, chains, formats, paper
         --vary 'outcomes.summit_held.prior.interval[0]=0.4:0.8:20'
       forecast sweep scenarios/singapore-summit-2018.yaml \\
         --vary 'evidence[0].weight=0:1:6' --vary 'evidence[1].weight=0:1:6'
+      forecast sweep scenarios/singapore-summit-2018.yaml --scheduler tcp://127.0.0.1:8786 \\
+        --vary 'outcomes.summit_held.prior.interval[0]=0.1:0.9:40'
     """
+    from forecast.cluster import Jobs
     from forecast.pipeline import RunOptions, settings_for
     from forecast.spec import load_scenario
     from forecast.sweep import (
@@ -87,9 +91,16 @@ def sweep(file, vary_options, out_dir, seed, draws, tune, chains, formats, paper
     show_progress = not quiet and sys.stderr.isatty()
     progress = _Progress(len(plan.points), enabled=show_progress)
     try:
-        document = compute_sweep(
-            plan, settings, command=_command_line(), progress=show_progress, on_point=progress
-        )
+        # The grid's bar counts the points sampled again too: the jobs draw none of their own.
+        with Jobs(scheduler, quiet=quiet) as jobs:
+            document = compute_sweep(
+                plan,
+                settings,
+                command=_command_line(),
+                progress=show_progress,
+                on_point=progress,
+                jobs=jobs,
+            )
     finally:
         progress.close()
     for warning in document["warnings"]:

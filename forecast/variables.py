@@ -7,6 +7,9 @@ clash with one:
 - `<outcome>.row`, `<outcome>.category`: the dimensions of an outcome with parents or categories;
 - `reference_class.<k>.mean`, `reference_class.<k>.log_concentration`: the population mean and
   log concentration of partially pooled reference class k (0-based, in file order);
+- `<outcome>.rate` (dimensions `<outcome>.row` and `<outcome>.period` where it has them): an
+  event outcome's rate in events per year, while `<outcome>` is its probability of happening
+  by the horizon;
 - `reference_class.<k>.offset`: a sampling coordinate of that class's pooled rate, not a quantity
   of interest; diagnostics and reports leave it out;
 - `prior.<outcome>.alpha`, `evidence.<i>.counts`, `reference_class.<k>.trials` and the like: the
@@ -43,6 +46,32 @@ def prior(outcome: Outcome, part: str) -> str:
     return f"prior.{outcome.name}.{part}"
 
 
+def rate(outcome: Outcome) -> str:
+    """An event outcome's rate, in events per year."""
+    return f"{outcome.name}.rate"
+
+
+def period_dim(outcome: Outcome) -> str:
+    return f"{outcome.name}.period"
+
+
+def rate_dims(outcome: Outcome) -> tuple[str, ...]:
+    """The dimensions of an event's rate after chain and draw: its rows, and its periods where
+    the rate changes over time."""
+    result = (row_dim(outcome),) if outcome.parents else ()
+    if outcome.timeline.breaks:
+        result += (period_dim(outcome),)
+    return result
+
+
+def period_labels(outcome: Outcome) -> list[str]:
+    """Each period of an event's timeline by its dates: `2018-05-20 to 2018-11-06`, ..."""
+    timeline = outcome.timeline
+    starts = (timeline.as_of, *timeline.breaks)
+    ends = (*timeline.breaks, timeline.horizon)
+    return [f"{a.isoformat()} to {b.isoformat()}" for a, b in zip(starts, ends, strict=True)]
+
+
 def is_sampling_coordinate(name: str) -> bool:
     return name.endswith(SAMPLING_COORDINATE)
 
@@ -65,4 +94,6 @@ def coords(scenario: Scenario) -> dict[str, list[str]]:
             result[row_dim(outcome)] = [row.key for row in outcome.rows]
         if not outcome.is_binary:
             result[category_dim(outcome)] = list(outcome.categories)
+        if outcome.is_event and outcome.timeline.breaks:
+            result[period_dim(outcome)] = period_labels(outcome)
     return result

@@ -11,12 +11,14 @@ error reported beside the probability.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import xarray as xr
 
-from forecast import probability
-from forecast.spec import Outcome, Scenario
-from forecast.spec.expressions import Expression, evaluate, outcomes_in
+from forecast import events, probability, variables
+from forecast.spec import Outcome, Row, Scenario
+from forecast.spec.expressions import By, Expression, atoms, by_key, evaluate
 
 EXACT_LIMIT = 4096
 WORLDS_PER_DRAW = 256
@@ -24,11 +26,13 @@ TOP_WORLDS = 10
 
 
 class Draws:
-    """Each outcome's row probabilities as arrays shaped (chain, draw, row[, category])."""
+    """Each outcome's row probabilities as arrays shaped (chain, draw, row[, category]), and each
+    event's rates shaped (chain, draw, row, period)."""
 
     def __init__(self, scenario: Scenario, dataset: xr.Dataset):
         self.scenario = scenario
         self.rows: dict[str, np.ndarray] = {}
+        self.rates: dict[str, np.ndarray] = {}
         for outcome in scenario.outcomes:
             variable = dataset[outcome.name]
             extra = [d for d in variable.dims if d not in ("chain", "draw")]
@@ -36,8 +40,18 @@ class Draws:
             if not outcome.parents:
                 values = values[:, :, np.newaxis]  # one row, to index every outcome alike
             self.rows[outcome.name] = values
+            if outcome.is_event:
+                self.rates[outcome.name] = _rates(outcome, dataset)
         first = next(iter(self.rows.values()))
         self.shape = first.shape[:2]
+
+    @classmethod
+    def of(cls, scenario: Scenario, rows: dict, rates: dict) -> Draws:
+        """Draws from arrays already shaped as `rows` and `rates` are."""
+        draws = cls.__new__(cls)
+        draws.scenario, draws.rows, draws.rates = scenario, rows, rates
+        draws.shape = next(iter(rows.values())).shape[:2]
+        return draws
 
     def rows_of(self, outcome: Outcome) -> np.ndarray:
         return self.rows[outcome.name]
@@ -52,12 +66,23 @@ class Draws:
         return {value: table[..., value] for value in range(outcome.cardinality)}
 
 
+def _rates(outcome: Outcome, dataset: xr.Dataset) -> np.ndarray:
+    variable = dataset[variables.rate(outcome)]
+    values = variable.transpose("chain", "draw", *variables.rate_dims(outcome)).values
+    if not outcome.parents:
+        values = values[:, :, np.newaxis]
+    if not outcome.timeline.breaks:
+        values = values[..., np.newaxis]
+    return values
+
+
 def scenario_probability(
     draws: Draws, expression: Expression, rng: np.random.Generator
 ) -> tuple[np.ndarray, str]:
     """P(expression) per draw, shaped (chain, draw), and the method: exact or simulated."""
+    draws = with_dates(draws, expression)
     scenario = draws.scenario
-    names = sorted(outcomes_in(expression))
+    names = sorted({a.key if isinstance(a, By) else a.outcome for a in atoms(expression)})
     named = [scenario.outcome(name) for name in names]
     if probability.combination_count(named) <= EXACT_LIMIT:
         try:
@@ -76,6 +101,51 @@ def scenario_probability(
     worlds = simulate(draws, probability.closure(scenario, names), rng)
     holds = evaluate(expression, worlds, scenario.categories)
     return holds.mean(axis=-1), "simulated"
+
+
+def with_dates(draws: Draws, expression: Expression) -> Draws:
+    """The draws, with one more binary outcome for each `X by DATE` of the expression.
+
+    An event has one waiting time, so its dates nest: it happens by an earlier date only in
+    worlds where it happens by a later one, the latest being the horizon, where it is X itself.
+    So `X by DATE` is a child of the outcome of X's next later date (X for the latest) and of
+    X's parents, happening with probability P(by DATE | by the later date) in X's condition row;
+    its rows are X's rows and one more, for worlds where the later one does not happen. Exact
+    sums and simulated worlds then treat it as any other outcome.
+    """
+    dated: dict[str, set] = {}
+    for atom in atoms(expression):
+        if isinstance(atom, By):
+            dated.setdefault(atom.outcome, set()).add(atom.date)
+    if not dated:
+        return draws
+    scenario = draws.scenario
+    rows, added = dict(draws.rows), []
+    for name, dates in sorted(dated.items()):
+        event = scenario.outcome(name)
+        combinations = len(event.row_of_combination)
+        later, later_name = event.timeline.horizon, event.name
+        for date in sorted(dates, reverse=True):
+            key = by_key(name, date)
+            added.append(
+                Outcome(
+                    name=key,
+                    label=key,
+                    description=None,
+                    categories=(),
+                    parents=(later_name, *event.parents),
+                    rows=(Row(f"not {later_name}", event.rows[0].prior, ()), *event.rows),
+                    row_of_combination=(0,) * combinations
+                    + tuple(1 + row for row in event.row_of_combination),
+                    parent_cardinalities=(2, *event.parent_cardinalities),
+                    parent_categories=((), *event.parent_categories),
+                )
+            )
+            share = events.share_by(draws, event, date, later)
+            rows[key] = np.concatenate([np.zeros((*draws.shape, 1)), share], axis=-1)
+            later, later_name = date, key
+    extended = replace(scenario, outcomes=(*scenario.outcomes, *added))
+    return Draws.of(extended, rows, draws.rates)
 
 
 def simulate(draws: Draws, outcomes: list[Outcome], rng: np.random.Generator) -> dict:

@@ -60,3 +60,19 @@ def read_pdf(path: Path) -> PdfPages:
     ]
     title = reader.metadata.title if reader.metadata is not None else None
     return PdfPages(texts, sizes, title)
+
+
+def importance(draws: dict, log_weight) -> dict:
+    """Self-normalised importance sampling: the posterior mean of each array of draws, with its
+    standard error through the effective sample size of the weights."""
+    import numpy as np
+
+    weights = np.exp(log_weight - log_weight.max())
+    weights /= weights.sum()
+    ess = 1 / np.sum(weights**2)
+    result = {}
+    for name, values in draws.items():
+        mean = np.sum(weights * values)
+        sd = np.sqrt(np.sum(weights * (values - mean) ** 2))
+        result[name] = (mean, sd / np.sqrt(ess))
+    return result

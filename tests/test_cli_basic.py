@@ -124,6 +124,6 @@ def test_validate_does_not_import_pymc_numpy_or_scipy():
     *printed, last = run.stdout.splitlines()
     assert printed == [
         "scenarios/singapore-summit-2018.yaml: ok "
-        "(6 outcomes, 3 evidence items, 1 reference class, 7 scenarios)"
+        "(6 outcomes, 4 evidence items, 1 reference class, 8 scenarios)"
     ]
     assert json.loads(last) == {"status": 0, "loaded": []}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import importance
 from scipy import stats
 
 from forecast.pipeline import RunOptions, compute_summary
@@ -132,26 +133,12 @@ def test_prior_marginal_of_a_child(child_marginal):
     close(child_marginal["outcomes"]["child"]["prior"], exact)
 
 
-def _importance(draws: dict[str, np.ndarray], log_weight: np.ndarray):
-    """Self-normalised importance sampling: the posterior mean of each draw array, with its
-    standard error through the effective sample size."""
-    weights = np.exp(log_weight - log_weight.max())
-    weights /= weights.sum()
-    ess = 1 / np.sum(weights**2)
-    result = {}
-    for name, values in draws.items():
-        mean = np.sum(weights * values)
-        sd = np.sqrt(np.sum(weights * (values - mean) ** 2))
-        result[name] = (mean, sd / np.sqrt(ess))
-    return result
-
-
 def test_evidence_on_a_childs_marginal_matches_importance_sampling(child_marginal):
     rng = np.random.default_rng(7)
     n = 2_000_000
     p, q1, q0 = rng.beta(2, 2, n), rng.beta(3, 1, n), rng.beta(1, 3, n)
     marginal = p * q1 + (1 - p) * q0
-    expected = _importance(
+    expected = importance(
         {"parent": p, "q1": q1, "q0": q0, "child": marginal, "joint": (1 - p) * q0},
         stats.binom.logpmf(3, 10, marginal),
     )
@@ -197,7 +184,7 @@ reference_classes:
     a, b = mean * kappa, (1 - mean) * kappa
     target = rng.beta(a, b)
     log_weight = sum(stats.betabinom.logpmf(s, t, a, b) for s, t in [(0, 4), (3, 4), (1, 5)])
-    expected = _importance({"mean": mean, "target": target}, log_weight)
+    expected = importance({"mean": mean, "target": target}, log_weight)
     reference = summary["reference_classes"][0]
     close(reference["class_mean"], expected["mean"][0], extra_se=expected["mean"][1])
     close(reference["target"], expected["target"][0], extra_se=expected["target"][1])

@@ -151,16 +151,28 @@ def test_template_points_at_a_schema(template):
 
 BINARY_FORMS = {block.title for block in keys.BINARY_PRIOR_FORMS}
 CATEGORICAL_FORMS = {block.title for block in keys.CATEGORICAL_PRIOR_FORMS}
+EVENT_FORMS = {block.title for block in keys.EVENT_PRIOR_FORMS}
+RATE_FORMS = {block.title for block in keys.RATE_FORMS}
 ROOT_TITLE = f"forecast {keys.TOP.title}, format v1"
+# Where the rate of the event `w` in base_document changes.
+BREAK = dt.date(2019, 1, 1)
+RATE = {"mean": 1, "sd": 0.5}
 
 
 def base_document() -> dict:
     return {
         "version": 1,
         "title": "T",
+        "as_of": dt.date(2018, 5, 20),
+        "horizon": dt.date(2020, 6, 12),
         "outcomes": {
             "a": {"prior": {"beta": [1, 1]}},
             "c": {"categories": ["x", "y"], "prior": {"dirichlet": [1, 1]}},
+            "e": {"kind": "event", "prior": {"rate": RATE, "per": "year"}},
+            "w": {
+                "kind": "event",
+                "prior": {"rate": [{"until": BREAK, "rate": RATE}, {"rate": RATE}], "per": "year"},
+            },
         },
     }
 
@@ -182,6 +194,23 @@ def place(title: str, mapping: dict) -> dict:
         document["reference_classes"] = [mapping]
     elif title == keys.CASE.title:
         document["reference_classes"] = [{"outcome": "a", "cases": [mapping]}]
+    elif title == keys.RATE_CASE.title:
+        document["reference_classes"] = [{"outcome": "e", "cases": [mapping]}]
+    elif title == keys.EXPOSURE.title:
+        document["evidence"] = [{"outcome": "e", "events": 1, "exposure": mapping}]
+    elif title == keys.WAITING_TIME.title:
+        document["evidence"] = [{"outcome": "e", "waiting_times": [mapping]}]
+    elif title in EVENT_FORMS:
+        document["outcomes"]["p"] = {"kind": "event", "prior": mapping}
+    elif title == keys.RATE_PERIOD.title:
+        rates = (
+            [mapping, {"rate": RATE}]
+            if "until" in mapping
+            else [{"until": BREAK, "rate": RATE}, mapping]
+        )
+        document["outcomes"]["p"] = {"kind": "event", "prior": {"rate": rates, "per": "week"}}
+    elif title in RATE_FORMS:
+        document["outcomes"]["p"] = {"kind": "event", "prior": {"rate": mapping, "per": "day"}}
     elif title == keys.VARIANT.title:
         document["variants"] = {"v": mapping}
     elif title in BINARY_FORMS:
@@ -226,12 +255,25 @@ EXAMPLES = {
             "given": ["a", "c"],
             "prior": {"a and c == x": {"dirichlet": [1, 2]}, "otherwise": {"dirichlet": [2, 1]}},
         },
+        {
+            "kind": "event",
+            "given": ["a"],
+            "checkpoints": [dt.date(2019, 6, 30)],
+            "prior": {
+                "a": {"rate": {"gamma": [2, 1]}, "per": "year"},
+                "not a": {"by": {dt.date(2019, 6, 30): 0.1, dt.date(2020, 6, 12): 0.15}},
+            },
+        },
+        {"kind": "binary", "prior": {"beta": [1, 1]}},
     ],
     keys.CATEGORY.title: [{"name": "x", "label": "Something else"}],
     keys.EVIDENCE.title: [
         {"outcome": "a", "successes": 1, "trials": 3, "weight": 0.5, "source": "S"},
         {"outcome": "c", "counts": {"x": 2}},
         {"outcome": "o", "when": "not a", "successes": 0, "trials": 1},
+        {"outcome": "e", "events": 2, "exposure": {"years": 3}},
+        {"outcome": "e", "waiting_times": [{"months": 8}]},
+        {"outcome": "w", "period": BREAK, "events": 0, "exposure": {"days": 100}},
     ],
     keys.REFERENCE_CLASS.title: [
         {
@@ -240,9 +282,26 @@ EXAMPLES = {
             "pooling": "complete",
             "source": "S",
             "cases": [{"name": "one", "successes": 1, "trials": 2}],
-        }
+        },
+        {
+            "outcome": "w",
+            "period": dt.date(2020, 6, 12),
+            "cases": [{"name": "one", "events": 1, "exposure": {"years": 2}}],
+        },
     ],
     keys.CASE.title: [{"name": "one", "successes": 0, "trials": 2}],
+    keys.RATE_CASE.title: [
+        {"name": "one", "events": 1, "exposure": {"years": 2}},
+        {"name": "two", "waiting_time": {"years": 2, "censored": True}},
+        {"name": "three", "waiting_times": [{"weeks": 30}, {"days": 40}]},
+    ],
+    keys.EXPOSURE.title: [{"years": 2}, {"months": 3}, {"weeks": 4}, {"days": 5}],
+    keys.WAITING_TIME.title: [
+        {"years": 2, "censored": False},
+        {"months": 3},
+        {"weeks": 4},
+        {"days": 5, "censored": True},
+    ],
     keys.VARIANT.title: [
         {
             "description": "A stronger prior",
@@ -257,6 +316,14 @@ EXAMPLES = {
     keys.PROBABILITIES.title: [
         {"probabilities": {"x": 0.2, "y": 0.3, "z": 0.5}, "sample_size": 10}
     ],
+    keys.RATE.title: [{"rate": {"gamma": [2, 10]}, "per": "month"}],
+    keys.BY_DATES.title: [
+        {"by": {dt.date(2019, 1, 1): 0.2, dt.date(2020, 1, 1): 0.35}, "per": "week"}
+    ],
+    keys.RATE_PERIOD.title: [{"until": BREAK, "rate": RATE}, {"rate": {"gamma": [1, 1]}}],
+    keys.GAMMA.title: [{"gamma": [2, 3]}],
+    keys.RATE_MEAN_SD.title: [{"mean": 0.3, "sd": 0.1}],
+    keys.RATE_INTERVAL.title: [{"interval": [0.2, 0.6], "mass": 0.8}],
 }
 
 
@@ -324,6 +391,10 @@ def test_validator_allows_exactly_the_keys_of_the_table(block):
         expected = keys.names_of(keys.BINARY_PRIOR_FORMS)
     elif block.title in CATEGORICAL_FORMS:
         expected = keys.names_of(keys.CATEGORICAL_PRIOR_FORMS)
+    elif block.title in EVENT_FORMS:
+        expected = keys.names_of(keys.EVENT_PRIOR_FORMS)
+    elif block.title in RATE_FORMS:
+        expected = keys.names_of(keys.RATE_FORMS)
     else:
         expected = block.names
     assert validator_allows(block.title) == list(expected)

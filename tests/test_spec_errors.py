@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from test_spec_events import BAD_EVENT_FILES
 
 from forecast.spec.yamlfile import MAX_BYTES
 
@@ -209,6 +210,8 @@ CASES = [
         "evidence -> item 1 -> successes: successes (3) cannot exceed trials (2)", 8),
 ]
 # fmt: on
+# Event outcomes' mistakes, whose table is with the tests of events.
+CASES += [Bad(name, 1, where, fragment) for name, where, fragment in BAD_EVENT_FILES]
 
 # Every located line of many-problems.yaml, in the order they are printed.
 MANY_PROBLEMS = [

@@ -389,3 +389,24 @@ def test_a_failed_write_leaves_the_previous_sweep(line_document, tmp_path, monke
         write_sweep(dict(line_document, title="changed"), folder, formats={"json", "html"})
     assert (folder / "sweep.json").read_bytes() == before
     assert [path.name for path in tmp_path.iterdir()] == ["small@sweep"]
+
+
+def test_a_probability_by_a_date_is_found_in_the_file():
+    # A probability by a date is a key that YAML reads as a date; the path names it by its ISO
+    # form, and the sweep finds the file's own value there.
+    text = """
+version: 1
+title: by dates
+as_of: 2018-05-20
+horizon: 2020-06-12
+outcomes:
+  tests_resume:
+    kind: event
+    prior: {by: {2019-06-12: 0.06, 2020-06-12: 0.11}}
+"""
+    base = parse_scenario(text.encode("utf-8"), "by.yaml")
+    plan = plan_sweep(
+        base, read_vary_options(['outcomes.tests_resume.prior.by["2020-06-12"]=0.1:0.11:2'])
+    )
+    (axis,) = plan.axes
+    assert (axis.file_value, axis.in_file) == (0.11, True)

@@ -191,7 +191,7 @@ CELL = "(document.querySelector('#scenarios tr[data-name=washout] td.{}') || {{}
 
 
 @pytest.mark.slow
-def test_the_page_follows_the_file_without_reloading(chromium_tab, tmp_path):  # noqa: F811
+def test_the_page_follows_the_file_without_reloading(chromium_tab, tmp_path, monkeypatch):  # noqa: F811
     browser, session = chromium_tab
     started = Preview(tmp_path, scenario_text()).start()
     try:
@@ -203,6 +203,7 @@ def test_the_page_follows_the_file_without_reloading(chromium_tab, tmp_path):  #
         page_value(chromium_tab, "window.notReloaded = true")
 
         # A prior change: the new probability appears, with an arrow, in the same page.
+        held = HeldSensitivity(monkeypatch)
         changed = scenario_text(0.1)
         save(started.file, changed)
         # While it samples, the page says so (the run takes a second or more; a look every few ms).
@@ -212,9 +213,25 @@ def test_the_page_follows_the_file_without_reloading(chromium_tab, tmp_path):  #
             what="the working indicator",
         )
         working = page_value(chromium_tab, f"{status}.textContent")
-        assert working.startswith(("Sampling… ", "Writing the report… ")), working
+        assert working.startswith(
+            ("Sampling… ", "Computing the sensitivity analysis… ", "Writing the report… ")
+        ), working
         assert page_value(chromium_tab, "document.title").startswith("… Rain on match day")
+        # The numbers first, undimmed, with a note that the sensitivity analysis is coming.
+        held.wait()
+        pending = "document.getElementById('pending')"
+        wait_for(lambda: page_value(chromium_tab, f"!{pending}.hidden"), what="the pending note")
+        note = page_value(chromium_tab, f"{pending}.textContent")
+        assert "Run 2's numbers are complete" in note and "sensitivity analysis" in note, note
+        assert "still run 1's" in note, note
+        assert page_value(chromium_tab, CELL.format("now")) != first
+        assert page_value(chromium_tab, "document.getElementById('results').className") == ""
+        assert page_value(chromium_tab, f"{status}.textContent").startswith(
+            "Computing the sensitivity analysis… "
+        )
+        held.release()
         wait_for(lambda: settled(started.url, changed), what="the changed run")
+        wait_for(lambda: page_value(chromium_tab, f"{pending}.hidden"), what="the note to go")
         arrow = wait_for(lambda: page_value(chromium_tab, CELL.format("change")), what="arrow")
         assert arrow.startswith("▲ +") and arrow.endswith(" pp")
         now = page_value(chromium_tab, CELL.format("now"))
@@ -343,6 +360,112 @@ def test_a_burst_of_saves_costs_at_most_two_samplings_and_shows_the_last(preview
     assert state["run"]["input_sha256"] == sha256(texts[-1])
     _, _, body = ask(preview.url, "/summary.json")
     assert json.loads(body)["input_sha256"] == sha256(texts[-1])
+
+
+class HeldSensitivity:
+    """Holds every run's sensitivity analysis until `release` (or makes it fail), so that what
+    the watch shows meanwhile can be looked at; the runs go on in the preview's thread."""
+
+    def __init__(self, monkeypatch, *, error: Exception | None = None) -> None:
+        import forecast.sensitivity
+
+        self.started, self.released, self.error = threading.Event(), threading.Event(), error
+        real = forecast.sensitivity.summarize_sensitivity
+
+        def held(*args, **kwargs):
+            self.started.set()
+            assert self.released.wait(120), "the test never released the sensitivity analysis"
+            if self.error is not None:
+                raise self.error
+            return real(*args, **kwargs)
+
+        # compute_summary imports it when it runs, so the module's attribute is what it calls.
+        monkeypatch.setattr(forecast.sensitivity, "summarize_sensitivity", held)
+
+    def wait(self) -> None:
+        assert self.started.wait(120), "no sensitivity analysis started"
+        self.started.clear()
+
+    def release(self) -> None:
+        self.released.set()
+
+
+def served_summary(url: str) -> dict:
+    status, _, body = ask(url, "/summary.json")
+    assert status == 200
+    return json.loads(body)
+
+
+@pytest.mark.slow
+def test_the_numbers_are_served_before_the_sensitivity_analysis_then_the_whole_summary(
+    preview, monkeypatch
+):
+    first = state_of(preview.url)["run"]
+    on_disk = (preview.out / "rain" / "summary.json").read_bytes()
+    held = HeldSensitivity(monkeypatch)
+    changed = scenario_text(0.1)
+    save(preview.file, changed)
+    held.wait()
+    # The new numbers, without the sensitivity block, while it is computed.
+    early = served_summary(preview.url)
+    assert early["input_sha256"] == sha256(changed) and "sensitivity" not in early
+    state = state_of(preview.url)
+    run = state["run"]
+    assert run["number"] == first["number"] + 1 and run["sensitivity"] == "computing"
+    assert state["activity"]["step"] == "sensitivity"
+    assert state["activity"]["message"] == "Computing the sensitivity analysis"
+    changes = state["changes"]
+    assert [row["direction"] for row in changes["scenarios"] if row["name"] == "washout"] == ["up"]
+    # The folder and the report are still the run before's, whole.
+    assert run["report"] == first["number"]
+    assert (preview.out / "rain" / "summary.json").read_bytes() == on_disk
+
+    held.release()
+    state = wait_for(lambda: settled(preview.url, changed), what="the complete run")
+    assert state["run"]["sensitivity"] == "ready" and state["changes"] == changes
+    _, _, body = ask(preview.url, "/summary.json")
+    assert body == (preview.out / "rain" / "summary.json").read_bytes()
+    complete = json.loads(body)
+    assert complete["sensitivity"]["tornado"]
+    # The same numbers: the early summary is the complete one but its sensitivity block.
+    assert {key: value for key, value in complete.items() if key != "sensitivity"} == early
+
+
+@pytest.mark.slow
+def test_a_save_during_the_sensitivity_analysis_is_run_next_and_wins(preview, monkeypatch):
+    before = state_of(preview.url)["samplings"]
+    held = HeldSensitivity(monkeypatch)
+    changed, latest = scenario_text(0.2), scenario_text(0.25)
+    save(preview.file, changed)
+    held.wait()
+    save(preview.file, latest)
+    time.sleep(0.5)  # the save is seen; no sampling starts while the analysis goes on
+    assert state_of(preview.url)["samplings"] == before + 1
+    held.release()
+    state = wait_for(lambda: settled(preview.url, latest), what="the latest save's run")
+    assert state["samplings"] == before + 2
+    assert served_summary(preview.url)["input_sha256"] == sha256(latest)
+    summary = json.loads((preview.out / "rain" / "summary.json").read_text())
+    assert summary["input_sha256"] == sha256(latest) and "sensitivity" in summary
+
+
+@pytest.mark.slow
+def test_a_run_failing_after_its_numbers_shows_the_last_complete_run_as_stale(preview, monkeypatch):
+    from forecast.errors import RunError
+
+    first = state_of(preview.url)
+    on_disk = (preview.out / "rain" / "summary.json").read_bytes()
+    held = HeldSensitivity(monkeypatch, error=RunError("the sensitivity analysis broke"))
+    save(preview.file, scenario_text(0.15))
+    held.wait()
+    assert state_of(preview.url)["run"]["sensitivity"] == "computing"
+    held.release()
+    state = wait_for(lambda: (s := state_of(preview.url))["problems"] and s, what="the failure")
+    assert state["problems"] == ["error: the sensitivity analysis broke"]
+    assert state["problems_are"] == "failed" and state["stale"] is True
+    assert state["run"] == first["run"] and state["changes"] == first["changes"]
+    _, _, body = ask(preview.url, "/summary.json")
+    assert body == on_disk == (preview.out / "rain" / "summary.json").read_bytes()
 
 
 def fake_summary(

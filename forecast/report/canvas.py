@@ -46,6 +46,10 @@ CHAIN_COLOURS = [
     OKABE_ITO[name]
     for name in ("blue", "orange", "bluish_green", "reddish_purple", "sky_blue", "vermillion")
 ]
+# A posterior's 90% band under its line, light enough for the line and the marks on it to stay
+# clear in print; the prior is drawn dashed, so the two read apart in greyscale too.
+BAND_ALPHA = 0.2
+DASHES = (4, 2.5)
 INK = "#222222"
 MUTED = "#666666"
 RULE = "#d9d9d9"
@@ -201,13 +205,15 @@ class Canvas:
 
 @dataclass(frozen=True)
 class ProbabilityScale:
-    """Where probabilities 0 to 1 fall across a chart, in inches."""
+    """Where values from 0 to `maximum` (1 for probabilities; an event's rates go higher) fall
+    across a chart, in inches."""
 
     left: float
     right: float
+    maximum: float = 1.0
 
     def __call__(self, p) -> np.ndarray:
-        return self.left + np.asarray(p, dtype=float) * (self.right - self.left)
+        return self.left + np.asarray(p, dtype=float) / self.maximum * (self.right - self.left)
 
 
 @dataclass
@@ -295,11 +301,13 @@ def interval_frame(
     min_row_height: float = ROW_HEIGHT,
     bold: Sequence[bool] | None = None,
     sections: Sequence[str | None] | None = None,
+    maximum: float | None = None,
 ) -> ChartFrame:
     """A chart sized to its rows: labels on the left, zebra bands, grid, axis and legend.
 
     Rows may belong to sections: a section's heading is written across the chart above its
-    first row, so that the rows under it need only short labels.
+    first row, so that the rows under it need only short labels. The axis runs over
+    probabilities, 0 to 100%, or with a `maximum` over plain numbers (rates) from 0 to it.
     """
     wrapped = [wrap_label(label, LABEL_WIDTH - 0.15, max_lines=4) for label in labels]
     heights = [max(min_row_height, text.count("\n") * LINE_HEIGHT + ROW_HEIGHT) for text in wrapped]
@@ -316,7 +324,7 @@ def interval_frame(
     ]
     body = sum(heights) + sum(heading_heights) + GROUP_GAP * (len(heights) + 1)
     canvas = Canvas(FIGURE_WIDTH, BODY_TOP + body + AXIS_SPACE)
-    scale = ProbabilityScale(LABEL_WIDTH, FIGURE_WIDTH - 0.25)
+    scale = ProbabilityScale(LABEL_WIDTH, FIGURE_WIDTH - 0.25, maximum or 1.0)
     top, bottom = BODY_TOP, BODY_TOP + body
 
     # The grid runs through each section's rows, not through the headings between them.
@@ -363,7 +371,10 @@ def interval_frame(
             color=INK,
         )
 
-    ticks = np.linspace(0, 1, 11)
+    if maximum is None:
+        ticks, labelled = np.linspace(0, 1, 11), [(p, f"{p:.0%}") for p in np.linspace(0, 1, 6)]
+    else:
+        ticks, labelled = plain_ticks(maximum)
     canvas.segments(
         [[(x, low), (x, high)] for low, high in blocks for x in scale(ticks)],
         color=RULE,
@@ -371,10 +382,8 @@ def interval_frame(
         zorder=1,
     )
     canvas.line(scale([0, 1]), [bottom, bottom], color=MUTED, linewidth=0.6, zorder=1)
-    for p in ticks[::2]:
-        canvas.text(
-            scale(p), bottom + 0.05, f"{p:.0%}", ha="center", va="top", fontsize=8, color=MUTED
-        )
+    for p, text in labelled:
+        canvas.text(scale(p), bottom + 0.05, text, ha="center", va="top", fontsize=8, color=MUTED)
     canvas.text(
         (scale.left + scale.right) / 2,
         bottom + 0.22,
@@ -385,6 +394,18 @@ def interval_frame(
     )
     draw_legend(canvas, LEGEND_TOP, legend)
     return ChartFrame(canvas, scale, centres, heights, top, bottom)
+
+
+def plain_ticks(maximum: float) -> tuple[np.ndarray, list[tuple[float, str]]]:
+    """Grid lines from 0 to `maximum` at a round step (at most ten), and the ones labelled:
+    every one, or every other where there are more than six."""
+    magnitude = 10.0 ** np.floor(np.log10(maximum))
+    step = next(
+        m * magnitude for m in (0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10) if maximum / (m * magnitude) <= 10
+    )
+    ticks = np.arange(0, maximum + step / 2, step)
+    every = 2 if len(ticks) > 6 else 1
+    return ticks, [(t, f"{t:.6g}") for t in ticks[::every]]
 
 
 def draw_legend(canvas: Canvas, y: float, legend: Sequence[Series]) -> None:
@@ -400,6 +421,25 @@ def draw_legend(canvas: Canvas, y: float, legend: Sequence[Series]) -> None:
             canvas.line([x + 0.14] * 2, [y - 0.07, y + 0.07], color=series.colour, linewidth=1.2)
         elif series.marker == "bar":
             canvas.rectangle(x, y - 0.055, 0.28, 0.11, facecolor=series.colour, linewidth=0)
+        elif series.marker in ("line", "line_band"):
+            if series.marker == "line_band":
+                canvas.rectangle(
+                    x, y - 0.06, 0.28, 0.12, facecolor=series.colour, alpha=BAND_ALPHA, linewidth=0
+                )
+            canvas.line([x, x + 0.28], [y, y], color=series.colour, linewidth=1.8)
+        elif series.marker == "dashed":
+            canvas.line([x, x + 0.28], [y, y], color=series.colour, linewidth=1.4, dashes=DASHES)
+        elif series.marker == "dot":
+            canvas.line(
+                [x + 0.14],
+                [y],
+                linestyle="none",
+                marker="o",
+                markersize=5,
+                markerfacecolor=series.colour,
+                markeredgecolor="white",
+                markeredgewidth=0.8,
+            )
         else:
             sample = Interval(0.5, (0.0, 1.0), (0.3, 0.7))
             marks = IntervalMarks()

@@ -10,13 +10,15 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Polygon, Rectangle
 
 from forecast.report.canvas import (
     BAND,
+    BAND_ALPHA,
     BAND_DARK,
     CHAIN_COLOURS,
     CLASS_MEAN_COLOUR,
+    DASHES,
     FIGURE_WIDTH,
     FONT_SIZE,
     GROUP_GAP,
@@ -40,7 +42,15 @@ from forecast.report.canvas import (
     interval_frame,
     wrap_label,
 )
-from forecast.report.figure_data import Interval, IntervalGroup, RankPlot, Shrinkage, Tornado
+from forecast.report.figure_data import (
+    EventCurve,
+    Interval,
+    IntervalGroup,
+    RankPlot,
+    Shrinkage,
+    Tornado,
+)
+from forecast.report.wording import describe_per, format_probability
 
 
 def plot_interval_groups(
@@ -97,7 +107,7 @@ def plot_scenarios(names: Sequence[str], posterior: Sequence[Interval], prior_me
 def plot_shrinkage(shrinkage: Shrinkage) -> Figure:
     """Each case's raw rate beside its pooled estimate, against the class mean."""
     cases, class_mean, target = shrinkage.cases, shrinkage.class_mean, shrinkage.target
-    labels = [case.label for case in cases] + ["Forecast target"]
+    labels = [case.label for case in cases] + (["Forecast target"] if target else [])
     frame = interval_frame(
         labels,
         legend=[
@@ -105,9 +115,10 @@ def plot_shrinkage(shrinkage: Shrinkage) -> Figure:
             Series("pooled estimate", POSTERIOR_COLOUR, "o"),
             Series("class mean, 90% band", CLASS_MEAN_COLOUR, "|"),
         ],
-        axis_label="Rate",
+        axis_label=f"Events {describe_per(shrinkage.per)}" if shrinkage.per else "Rate",
         min_row_height=ROW_HEIGHT * 1.4,
-        bold=[False] * len(cases) + [True],
+        bold=[False] * len(cases) + ([True] if target else []),
+        maximum=shrinkage.maximum,
     )
     canvas, scale = frame.canvas, frame.scale
     low, high = scale(class_mean.hdi90)
@@ -142,10 +153,11 @@ def plot_shrinkage(shrinkage: Shrinkage) -> Figure:
     marks = IntervalMarks()
     for case, y in zip(cases, frame.centres, strict=False):
         marks.add(scale, y, case.pooled, POSTERIOR)
-    y = frame.centres[-1]
-    rule = y - frame.heights[-1] / 2 - GROUP_GAP / 2
-    canvas.line([0, scale.right], [rule, rule], color=MUTED, linewidth=0.6, zorder=2)
-    marks.add(scale, y, target, Series("target", POSTERIOR_COLOUR, "D"))
+    if target is not None:
+        y = frame.centres[-1]
+        rule = y - frame.heights[-1] / 2 - GROUP_GAP / 2
+        canvas.line([0, scale.right], [rule, rule], color=MUTED, linewidth=0.6, zorder=2)
+        marks.add(scale, y, target, Series("target", POSTERIOR_COLOUR, "D"))
     marks.draw(canvas)
     hollow_markers(
         canvas,
@@ -475,4 +487,146 @@ def plot_tornado(tornado: Tornado) -> Figure:
                 fontsize=TORNADO_FONT_SIZE,
                 color=INK,
             )
+    return canvas.figure
+
+
+# An event curve's plot area, in inches from the figure's top-left corner: room on the left for
+# the percentages, above for the legend and below for the dates (two lines: month and year).
+CURVE_LEFT = 0.5
+CURVE_TOP = 0.56
+CURVE_HEIGHT = 1.75
+CURVE_BOTTOM_SPACE = 0.42
+# Checkpoint labels closer than this (inches) to the one before go below the curve instead.
+CHECKPOINT_LABEL_ROOM = 0.55
+
+
+def plot_event_curve(curve: EventCurve) -> Figure:
+    """An event's probability of having happened by each date: the posterior mean as a solid
+    line in its 90% band, the prior mean dashed, each checkpoint marked with its posterior
+    probability, the dates at which the rate changes ruled, the dates along the axis."""
+    left, right = CURVE_LEFT, FIGURE_WIDTH - 0.25
+    top, bottom = CURVE_TOP, CURVE_TOP + CURVE_HEIGHT
+    canvas = Canvas(FIGURE_WIDTH, bottom + CURVE_BOTTOM_SPACE)
+    start, end = curve.dates[0], curve.dates[-1]
+    days = max((end - start).days, 1)
+
+    def x_of(date) -> float:
+        return left + (date - start).days / days * (right - left)
+
+    def y_of(p) -> np.ndarray:
+        return bottom - np.asarray(p, dtype=float) / curve.top * (bottom - top)
+
+    x = np.array([x_of(date) for date in curve.dates])
+    step = next(s for s in (0.005, 0.01, 0.02, 0.05, 0.1, 0.2) if curve.top / s <= 6)
+    levels = np.arange(0, curve.top + step / 2, step)
+    canvas.segments(
+        [[(left, y), (right, y)] for y in y_of(levels[1:])], color=RULE, linewidth=0.5, zorder=0
+    )
+    digits = 1 if step < 0.01 else 0
+    for level, y in zip(levels, y_of(levels), strict=True):
+        canvas.text(
+            left - 0.07,
+            y,
+            f"{100 * level:.{digits}f}%",
+            ha="right",
+            va="center",
+            fontsize=8,
+            color=MUTED,
+        )
+    canvas.line([left, right], [bottom, bottom], color=MUTED, linewidth=0.6, zorder=1)
+    canvas.segments(
+        [[(x_of(date), bottom), (x_of(date), bottom + 0.04)] for date, _ in curve.ticks],
+        color=MUTED,
+        linewidth=0.6,
+    )
+    for date, text in curve.ticks:
+        canvas.text(
+            x_of(date),
+            bottom + 0.07,
+            text,
+            ha="center",
+            va="top",
+            fontsize=7.5,
+            linespacing=1.1,
+            color=MUTED,
+        )
+    canvas.text(
+        0.05, top - 0.2, "Probability it has happened by the date", va="center", color=MUTED
+    )
+
+    for date in curve.changes:
+        canvas.line(
+            [x_of(date)] * 2, [top, bottom], color=MUTED, linewidth=0.7, dashes=(1, 2), zorder=1
+        )
+        canvas.text(
+            x_of(date) + 0.04, top + 0.02, "rate changes", va="top", fontsize=7, color=MUTED
+        )
+
+    low, high = (np.array(side) for side in zip(*curve.band, strict=True))
+    outline = np.column_stack(
+        [np.concatenate([x, x[::-1]]), y_of(np.concatenate([low, high[::-1]]))]
+    )
+    canvas.add(
+        Polygon(outline, closed=True, facecolor=POSTERIOR_COLOUR, alpha=BAND_ALPHA, linewidth=0)
+    ).set_zorder(1)
+    # Over the posterior: where the evidence has not moved it, the dashes still show on the line.
+    canvas.line(x, y_of(curve.prior), color=PRIOR_COLOUR, linewidth=1.4, dashes=DASHES, zorder=3.5)
+    canvas.line(x, y_of(curve.posterior), color=POSTERIOR_COLOUR, linewidth=1.8, zorder=3)
+
+    points = [(x_of(c.date), float(y_of(c.posterior))) for c in curve.checkpoints]
+    canvas.segments(
+        [[(px, bottom), (px, py)] for px, py in points],
+        color=MUTED,
+        linewidth=0.6,
+        linestyle=(0, (1, 1.5)),
+        zorder=1.5,
+    )
+    hollow_markers(
+        canvas,
+        [(x_of(c.date), float(y_of(c.prior))) for c in curve.checkpoints],
+        PRIOR_COLOUR,
+        "D",
+    )
+    if points:
+        px, py = zip(*points, strict=True)
+        canvas.line(
+            px,
+            py,
+            linestyle="none",
+            marker="o",
+            markersize=5.5,
+            markerfacecolor=POSTERIOR_COLOUR,
+            markeredgecolor="white",
+            markeredgewidth=0.8,
+            zorder=5,
+        )
+    previous = None
+    for checkpoint, (px, py) in zip(curve.checkpoints, points, strict=True):
+        # Above and to the left of its dot and of the prior's diamond, which a rising curve
+        # leaves clear; below and to the right where the checkpoint before is too close.
+        below = previous is not None and px - previous < CHECKPOINT_LABEL_ROOM
+        prior_y = float(y_of(checkpoint.prior))
+        canvas.text(
+            px + (0.06 if below else -0.06),
+            max(py, prior_y) + 0.06 if below else min(py, prior_y) - 0.06,
+            format_probability(checkpoint.posterior),
+            ha="left" if below else "right",
+            va="top" if below else "bottom",
+            fontsize=8,
+            fontweight="bold",
+            color=INK,
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 0.8},
+            zorder=6,
+        )
+        previous = None if below else px
+
+    draw_legend(
+        canvas,
+        0.13,
+        [
+            Series("posterior, 90% band", POSTERIOR_COLOUR, "line_band"),
+            Series("prior", PRIOR_COLOUR, "dashed"),
+            Series("checkpoint", POSTERIOR_COLOUR, "dot"),
+        ],
+    )
     return canvas.figure

@@ -7,6 +7,7 @@ role ("prior", "posterior", "without", "with"); how a role looks is the charts' 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -14,10 +15,14 @@ import numpy as np
 
 from forecast.report.wording import (
     category_label,
+    describe_date,
     describe_input_values,
     describe_inputs,
+    describe_record,
     describe_when,
     evidence_targets,
+    format_probability,
+    input_unit,
     outcome_comparisons,
     outcome_label,
     parameter_label,
@@ -67,11 +72,124 @@ class ShrinkageCase:
 
 @dataclass(frozen=True)
 class Shrinkage:
-    """A reference class as drawn: its cases, the class mean and the forecast's target."""
+    """A reference class as drawn: its cases, the class mean and the forecast's target.
+
+    A class on an event's rate is drawn on a rate axis from 0 to `maximum`, in events per
+    `per`; its target is the rate of the row and period it bears on.
+    """
 
     cases: tuple[ShrinkageCase, ...]
     class_mean: Interval
-    target: Interval
+    target: Interval | None
+    per: str | None = None  # the unit of a rate class; None for a class of probabilities
+    maximum: float | None = None  # the end of a rate class's axis
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A date an event outcome reports: the probability it has happened by then."""
+
+    date: dt.date
+    prior: float  # prior mean
+    posterior: float  # posterior mean
+
+
+@dataclass(frozen=True)
+class EventCurve:
+    """An event outcome's probability of having happened by each date from `as_of` to the
+    horizon, before and after the evidence, as its figure draws it."""
+
+    label: str
+    dates: tuple[dt.date, ...]
+    prior: tuple[float, ...]  # prior mean by each date
+    posterior: tuple[float, ...]  # posterior mean by each date
+    band: tuple[tuple[float, float], ...]  # the posterior's 90% HDI by each date
+    checkpoints: tuple[Checkpoint, ...]
+    changes: tuple[dt.date, ...]  # dates at which the rate changes
+    ticks: tuple[tuple[dt.date, str], ...]  # dates written under the axis
+    top: float  # the probability at the top of the axis
+    description: str  # what the figure shows, in words, for a reader who cannot see it
+
+
+# The top of an event curve's axis: the first of these above everything it shows, so that a
+# rare event's curve is not drawn flat along the bottom (the axis always starts at 0).
+CURVE_TOPS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+
+
+def compute_event_curve(name: str, outcomes: Mapping) -> EventCurve:
+    """An event outcome's curve, checkpoints, rate changes and date ticks from summary.json."""
+    outcome = outcomes[name]
+    prior, posterior = outcome["curve"]["prior"], outcome["curve"]["posterior"]
+    dates = tuple(dt.date.fromisoformat(point["date"]) for point in posterior)
+    checkpoints = tuple(
+        Checkpoint(
+            dt.date.fromisoformat(date),
+            float(outcome["by"][date]["prior"]["mean"]),
+            float(outcome["by"][date]["posterior"]["mean"]),
+        )
+        for date in outcome["checkpoints"]
+    )
+    band = tuple((float(p["hdi90"][0]), float(p["hdi90"][1])) for p in posterior)
+    highest = max([0.0, *(high for _, high in band), *(p["mean"] for p in prior)])
+    top = next((t for t in CURVE_TOPS if t >= highest * 1.02), 1.0)
+    label = outcome_label(name, outcomes)
+    shown = "; ".join(
+        f"{format_probability(c.posterior)} by {describe_date(c.date.isoformat())}"
+        f" (prior {format_probability(c.prior)})"
+        for c in checkpoints
+    )
+    description = (
+        f"Probability that {label} has happened, by date from "
+        f"{describe_date(dates[0].isoformat())} to {describe_date(dates[-1].isoformat())}: "
+        f"{shown}."
+    )
+    return EventCurve(
+        label,
+        dates,
+        tuple(float(p["mean"]) for p in prior),
+        tuple(float(p["mean"]) for p in posterior),
+        band,
+        checkpoints,
+        rate_changes(outcome),
+        compute_date_ticks(dates[0], dates[-1]),
+        top,
+        description,
+    )
+
+
+def rate_changes(outcome: Mapping) -> tuple[dt.date, ...]:
+    """The dates at which an event outcome's rate changes (every row has the same periods)."""
+    rate = outcome["rate"] or (outcome.get("rows") or [{}])[0].get("rate") or {}
+    return tuple(dt.date.fromisoformat(period["from"]) for period in rate.get("periods", [])[1:])
+
+
+# Months between dated ticks, by the span of the axis in months: at most about ten ticks.
+TICK_MONTHS = ((8, 1), (16, 2), (36, 3), (72, 6), (144, 12), (360, 24))
+
+
+def compute_date_ticks(start: dt.date, end: dt.date) -> tuple[tuple[dt.date, str], ...]:
+    """First days of months between two dates, a few months apart, as (date, text): the
+    month's abbreviation, with the year under it where the year begins and on the first tick;
+    only the year where ticks are a year or more apart."""
+    span = (end.year - start.year) * 12 + end.month - start.month
+    step = next((months for limit, months in TICK_MONTHS if span <= limit), 60)
+    year, month = start.year, start.month
+    if start.day > 1:
+        month += 1
+    ticks = []
+    while True:
+        year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+        date = dt.date(year, month, 1)
+        if date > end:
+            break
+        if step >= 12:
+            if month == 1 and year % (step // 12) == 0:
+                ticks.append((date, str(year)))
+        elif (month - 1) % step == 0:
+            first = not ticks
+            ticks.append((date, f"{date:%b}\n{year}" if first or month == 1 else f"{date:%b}"))
+        month += 1
+    return tuple(ticks)
 
 
 @dataclass(frozen=True)
@@ -144,7 +262,9 @@ def compute_tornadoes(
     if khat_limit is None:
         khat_limit = sensitivity["settings"]["khat_limit"]
     tornado = sensitivity["tornado"]
-    labels = describe_inputs(tornado, summary["outcomes"], summary["evidence"])
+    outcomes = summary["outcomes"]
+    labels = describe_inputs(tornado, outcomes, summary["evidence"])
+    values = [describe_input_values(entry, input_unit(entry, outcomes)) for entry in tornado]
     # A scenario no input has effects for (one the analysis did not cover) gets no tornado,
     # rather than one that says nothing moves it.
     covered = {name for entry in tornado for name in entry["effects"]}
@@ -156,6 +276,7 @@ def compute_tornadoes(
             labels,
             khat_limit=khat_limit,
             max_bars=max_bars,
+            values=values,
         )
         for name, scenario in rank_scenarios(summary["scenarios"])[:count]
         if name in covered
@@ -170,12 +291,16 @@ def compute_tornado(
     *,
     khat_limit: float,
     max_bars: int = TORNADO_BARS,
+    values: Sequence[str] | None = None,
 ) -> Tornado:
     """One scenario's tornado from the `tornado` entries of summary.json and their labels:
     the `max_bars` inputs that move its posterior mean furthest, largest |high − low| first
-    (ties in the file's order)."""
+    (ties in the file's order). `values` words what each input was moved between (by default
+    without the unit of an event's rate)."""
+    if values is None:
+        values = [describe_input_values(entry) for entry in tornado]
     bars = []
-    for entry, label in zip(tornado, labels, strict=True):
+    for entry, label, moved in zip(tornado, labels, values, strict=True):
         effect = entry["effects"].get(name)
         if effect is None:
             continue
@@ -183,7 +308,7 @@ def compute_tornado(
         bars.append(
             TornadoBar(
                 label,
-                describe_input_values(entry),
+                moved,
                 float(effect["low"]),
                 float(effect["high"]),
                 # A k-hat past the engine's limit means its means were not reweighted but
@@ -239,21 +364,57 @@ def compute_evidence_groups(evidence: Sequence[Mapping], outcomes: Mapping) -> l
     return groups
 
 
-def compute_shrinkage(reference_class: Mapping) -> Shrinkage:
-    """Each case's raw rate and pooled estimate, the class mean and the forecast's target."""
+def nice_maximum(value: float) -> float:
+    """The round number (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 or 10 times a power of ten) at or just
+    above `value`: the end of an axis that shows it."""
+    if not value > 0:
+        return 1.0
+    magnitude = 10.0 ** np.floor(np.log10(value))
+    return next(
+        m * magnitude for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * magnitude >= value
+    )
+
+
+def compute_shrinkage(reference_class: Mapping, outcomes: Mapping | None = None) -> Shrinkage:
+    """Each case's raw rate and pooled estimate, the class mean and the forecast's target; for
+    a class on an event's rate (`outcomes` tells), rates in events per the outcome's unit."""
+    outcome = (outcomes or {}).get(reference_class["outcome"])
+    if outcome is None or outcome["kind"] != "event":
+        cases = tuple(
+            ShrinkageCase(
+                f"{case['name']} ({case['successes']}/{case['trials']})",
+                float(case["raw_rate"]),
+                Interval.from_stats(case["pooled"]),
+            )
+            for case in reference_class["cases"]
+        )
+        return Shrinkage(
+            cases,
+            Interval.from_stats(reference_class["class_mean"]),
+            Interval.from_stats(reference_class["target"]),
+        )
     cases = tuple(
         ShrinkageCase(
-            f"{case['name']} ({case['successes']}/{case['trials']})",
+            f"{case['name']} ({describe_record(case['events'], case['years'])})",
             float(case["raw_rate"]),
             Interval.from_stats(case["pooled"]),
         )
         for case in reference_class["cases"]
     )
-    return Shrinkage(
-        cases,
-        Interval.from_stats(reference_class["class_mean"]),
-        Interval.from_stats(reference_class["target"]),
-    )
+    rate = outcome["rate"]
+    if reference_class["row"] is not None:
+        (row,) = (row for row in outcome["rows"] if row["key"] == reference_class["row"])
+        rate = row["rate"]
+    if rate and "periods" in rate:
+        # The period the class describes (an event's reference class bears on one period).
+        period = reference_class["period"]
+        (rate,) = (p for p in rate["periods"] if p["from"] == period["from"])
+    target = Interval.from_stats(rate["posterior"]) if rate else None
+    class_mean = Interval.from_stats(reference_class["class_mean"])
+    shown = [class_mean, *(case.pooled for case in cases), *([target] if target else [])]
+    highest = max([*(interval.hdi90[1] for interval in shown), *(case.raw_rate for case in cases)])
+    # A little room past the furthest mark, so that none sits on the end of the axis.
+    return Shrinkage(cases, class_mean, target, outcome["per"], nice_maximum(highest * 1.05))
 
 
 def compute_rank_plots(posterior, outcomes: Mapping, *, max_bins: int = 20) -> list[RankPlot]:
@@ -289,8 +450,12 @@ def compute_rank_plots(posterior, outcomes: Mapping, *, max_bins: int = 20) -> l
             single.extend(panels)
             continue
         title = parameter_label(variable)
+        outcome, _, part = variable.partition(".")
         if variable in outcomes:
             title = f"{outcome_label(variable, outcomes)} ({variable})"
+        elif outcome in outcomes and part == "rate":
+            # An event's rate, by condition row and by period where it has them.
+            title = f"{outcome_label(outcome, outcomes)}: rate ({variable})"
         plots.append(RankPlot(variable, title, panels))
     if single:
         names = ", ".join(panel.label for panel in single)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from forecast.report.canvas import figure_style
 from forecast.report.charts import (
     plot_dependencies,
+    plot_event_curve,
     plot_interval_groups,
     plot_rank_histograms,
     plot_scenarios,
@@ -22,6 +23,7 @@ from forecast.report.charts import (
 from forecast.report.figure_data import (
     Interval,
     compute_dependency_layout,
+    compute_event_curve,
     compute_evidence_groups,
     compute_outcome_groups,
     compute_rank_plots,
@@ -44,6 +46,8 @@ class ReportFigures:
     rank_plots: list[tuple[str, str]]
     # A tornado per headline scenario, by its name; none for a run without sensitivity.
     tornadoes: dict[str, str] = field(default_factory=dict)
+    # The probability-by-date curve of each event outcome, by its name.
+    curves: dict[str, str] = field(default_factory=dict)
 
 
 def draw_report_figures(summary: Mapping, posterior) -> ReportFigures:
@@ -68,6 +72,13 @@ def draw_report_figures(summary: Mapping, posterior) -> ReportFigures:
             )
             for index, name in enumerate(outcomes)
         }
+        curve_svgs = {}
+        for index, name in enumerate(outcomes):
+            if outcomes[name]["kind"] == "event":
+                curve = compute_event_curve(name, outcomes)
+                curve_svgs[name] = to_svg(
+                    plot_event_curve(curve), prefix=f"curve{index}", title=curve.description
+                )
         evidence_svg = None
         if summary["evidence"]:
             evidence_svg = to_svg(
@@ -75,7 +86,10 @@ def draw_report_figures(summary: Mapping, posterior) -> ReportFigures:
                 prefix="evidence",
             )
         class_svgs = [
-            to_svg(plot_shrinkage(compute_shrinkage(reference_class)), prefix=f"class{index}")
+            to_svg(
+                plot_shrinkage(compute_shrinkage(reference_class, outcomes)),
+                prefix=f"class{index}",
+            )
             for index, reference_class in enumerate(summary["reference_classes"])
         ]
         dependency_svg = None
@@ -102,4 +116,5 @@ def draw_report_figures(summary: Mapping, posterior) -> ReportFigures:
         dependency_svg,
         rank_svgs,
         tornado_svgs,
+        curve_svgs,
     )

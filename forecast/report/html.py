@@ -19,7 +19,12 @@ from markupsafe import Markup
 
 from forecast.report.wording import (
     describe_data,
+    describe_date,
     describe_diagnosis,
+    describe_per,
+    describe_period_heading,
+    describe_record,
+    describe_row,
     describe_value,
     describe_when,
     evidence_targets,
@@ -27,6 +32,8 @@ from forecast.report.wording import (
     format_interval,
     format_number,
     format_probability,
+    format_rate,
+    format_rate_interval,
     format_shift,
     format_value,
     outcome_comparisons,
@@ -106,7 +113,10 @@ def build_report_context(
         "scenarios": compute_scenario_rows(summary["scenarios"]),
         "scenario_note": compute_scenario_note(summary["scenarios"]),
         "outcomes": [
-            compute_outcome_section(name, outcomes, figures.outcomes[name]) for name in outcomes
+            compute_outcome_section(
+                name, outcomes, figures.outcomes[name], curve=figures.curves.get(name)
+            )
+            for name in outcomes
         ],
         "sensitivity": compute_sensitivity(summary, figures.tornadoes),
         "evidence": compute_evidence_rows(summary["evidence"], outcomes),
@@ -209,8 +219,11 @@ def _table_rows(comparisons) -> list[dict]:
     return rows
 
 
-def compute_outcome_section(name: str, outcomes: Mapping, svg: str) -> dict:
-    """One outcome: overall, per condition row and per category, prior beside posterior."""
+def compute_outcome_section(
+    name: str, outcomes: Mapping, svg: str, *, curve: str | None = None
+) -> dict:
+    """One outcome: overall, per condition row and per category, prior beside posterior; for an
+    event also its checkpoints, its rate and its curve (`curve`, the figure)."""
     outcome = outcomes[name]
     return {
         "name": name,
@@ -225,6 +238,72 @@ def compute_outcome_section(name: str, outcomes: Mapping, svg: str) -> dict:
         "given": [outcome_label(parent, outcomes) for parent in outcome["given"]],
         "rows": _table_rows(outcome_comparisons(name, outcomes)),
         "figure": _svg(svg),
+        "event": compute_event(name, outcomes, curve) if outcome["kind"] == "event" else None,
+    }
+
+
+def _rate_cells(stats: Mapping) -> dict:
+    return {"mean": format_rate(stats["mean"]), "interval": format_rate_interval(stats["hdi90"])}
+
+
+def compute_event(name: str, outcomes: Mapping, curve: str | None) -> dict:
+    """What an event outcome shows beyond a binary one: its probability by each checkpoint,
+    its rate (per condition row and per period, where it has them) and its curve."""
+    outcome = outcomes[name]
+    horizon = outcome["curve"]["posterior"][-1]["date"]
+    checkpoints = [
+        {
+            "date": describe_date(date),
+            "iso": date,
+            "horizon": date == horizon,
+            "prior": _stats_cells(outcome["by"][date]["prior"]),
+            "posterior": _stats_cells(outcome["by"][date]["posterior"]),
+            "change": _change(outcome["by"][date]["prior"], outcome["by"][date]["posterior"]),
+        }
+        for date in outcome["checkpoints"]
+    ]
+    stated = outcome["priors_stated"]
+    if outcome["given"]:
+        places = [
+            (describe_row(row, name, outcomes), stated.get(row["key"], ""), row["rate"])
+            for row in outcome["rows"]
+        ]
+    else:
+        places = [(None, stated.get("", next(iter(stated.values()), "")), outcome["rate"])]
+    rates = []
+    for condition, text, rate in places:
+        if rate is None:
+            continue
+        periods = rate.get("periods")
+        if periods is None:
+            rates.append(
+                {
+                    "heading": None,
+                    "label": condition or "Throughout",
+                    "stated": text,
+                    "prior": _rate_cells(rate["prior"]),
+                    "posterior": _rate_cells(rate["posterior"]),
+                }
+            )
+            continue
+        for position, period in enumerate(periods):
+            rates.append(
+                {
+                    # Each condition row's periods under a heading naming the condition.
+                    "heading": condition if position == 0 else None,
+                    "label": describe_period_heading(period),
+                    "stated": text if position == 0 else "",
+                    "prior": _rate_cells(period["prior"]),
+                    "posterior": _rate_cells(period["posterior"]),
+                }
+            )
+    return {
+        "per": describe_per(outcome["per"]),
+        "horizon": describe_date(horizon),
+        "checkpoints": checkpoints,
+        "rates": rates,
+        "changes": any("periods" in rate for _, _, rate in places if rate),
+        "curve": _svg(curve),
     }
 
 
@@ -273,6 +352,7 @@ def compute_sensitivity(summary: Mapping, tornado_svgs: Mapping[str, str]) -> di
         )
     return {
         "tornadoes": tornadoes,
+        "rates": any(entry["kind"] == "rate" for entry in sensitivity["tornado"]),
         "power_scaling": compute_power_scaling_rows(power_scaling, summary, POWER_THRESHOLD),
         "threshold": format_number(POWER_THRESHOLD),
         "khat_limit": format_number(KHAT_LIMIT),
@@ -338,14 +418,45 @@ def compute_evidence_rows(evidence, outcomes: Mapping) -> list[dict]:
 
 
 def compute_reference_class(reference_class: Mapping, outcomes: Mapping, svg: str) -> dict:
-    """A reference class: its cases' raw and pooled rates, class mean and concentration."""
+    """A reference class: its cases' raw and pooled rates, class mean and concentration. On
+    an event's rate, its rates are events per the outcome's unit and its cases' records events
+    in years."""
     concentration = reference_class["concentration"]
+    outcome = outcomes[reference_class["outcome"]]
+    if outcome["kind"] == "event":
+        per = describe_per(outcome["per"])
+        cases = [
+            {
+                "name": case["name"],
+                "record": describe_record(case["events"], case["years"]),
+                "raw_rate": format_rate(case["raw_rate"]),
+                "pooled": _rate_cells(case["pooled"]),
+            }
+            for case in reference_class["cases"]
+        ]
+        class_mean = _rate_cells(reference_class["class_mean"])
+    else:
+        per = None
+        cases = [
+            {
+                "name": case["name"],
+                "record": f"{format_count(case['successes'])} of {format_count(case['trials'])}",
+                "raw_rate": format_probability(case["raw_rate"]),
+                "pooled": _stats_cells(case["pooled"]),
+            }
+            for case in reference_class["cases"]
+        ]
+        class_mean = _stats_cells(reference_class["class_mean"])
     return {
+        "per": per,
+        "horizon": (
+            describe_date(outcome["curve"]["posterior"][-1]["date"]) if per is not None else None
+        ),
         "outcome": outcome_label(reference_class["outcome"], outcomes),
         "condition": describe_when(reference_class, outcomes),
         "pooling": reference_class["pooling"],
         "source": reference_class["source"] or "",
-        "class_mean": _stats_cells(reference_class["class_mean"]),
+        "class_mean": class_mean,
         # Concentration is a pseudo-count, not a probability: written as a plain number. Its
         # posterior has a long right tail, which drags the mean far above the 90% interval; the
         # median is the typical value.
@@ -358,15 +469,7 @@ def compute_reference_class(reference_class: Mapping, outcomes: Mapping, svg: st
             else None
         ),
         "target": _stats_cells(reference_class["target"]),
-        "cases": [
-            {
-                "name": case["name"],
-                "record": f"{format_count(case['successes'])} of {format_count(case['trials'])}",
-                "raw_rate": format_probability(case["raw_rate"]),
-                "pooled": _stats_cells(case["pooled"]),
-            }
-            for case in reference_class["cases"]
-        ],
+        "cases": cases,
         "figure": _svg(svg),
     }
 

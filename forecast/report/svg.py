@@ -25,7 +25,7 @@ XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 _REFERENCE = re.compile(r"(?:href=\"#|url\(#)([^\")]+)")
 
 
-def to_svg(fig: Figure, *, prefix: str) -> str:
+def to_svg(fig: Figure, *, prefix: str, title: str | None = None) -> str:
     """Serialise a figure as a lean ``<svg>`` element for inlining in HTML.
 
     Matplotlib's SVG is written for standalone files. Inline, the XML prolog, DOCTYPE and RDF
@@ -33,7 +33,8 @@ def to_svg(fig: Figure, *, prefix: str) -> str:
     only an id double the element count, which is what WeasyPrint's time grows with. They are
     removed, namespaces dropped (the HTML parser puts ``<svg>`` in the SVG namespace itself), and
     the ids still referenced get a per-figure prefix so figures on one page cannot collide.
-    ElementTree re-escapes all text, so user text stays text.
+    ElementTree re-escapes all text, so user text stays text. A `title` says in words what the
+    figure shows, for a reader who cannot see it: the image's accessible name, and its tooltip.
     """
     buffer = io.StringIO()
     with warnings.catch_warnings():
@@ -52,6 +53,11 @@ def to_svg(fig: Figure, *, prefix: str) -> str:
     # Replaces matplotlib's "* {stroke-linejoin: round}" rule, scoped to this figure.
     root.set("stroke-linejoin", "round")
     root.set("font-family", SVG_FONT_FAMILY)
+    if title:
+        root.set("aria-label", title)
+        element = ElementTree.Element("title")
+        element.text = title
+        root.insert(0, element)
     return ElementTree.tostring(root, encoding="unicode", short_empty_elements=True)
 
 

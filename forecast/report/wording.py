@@ -54,6 +54,76 @@ def format_difference(difference: float) -> str:
     return f"{sign}{abs(points):.1f} pp"
 
 
+def format_rate(rate: float) -> str:
+    """A rate of events per unit of time: two decimals, or two significant digits where two
+    decimals would round it away ('0.50', '0.012'); a large one whole."""
+    if rate is None or (isinstance(rate, float) and math.isnan(rate)):
+        return "n/a"
+    return f"{float(rate):.{_rate_decimals(float(rate))}f}"
+
+
+def format_rates(rates) -> list[str]:
+    """Rates to be read side by side, all with the decimals the smallest needs, or one more
+    where that writes them exactly (a rate of 0.25 halved is 0.125, not 0.12)."""
+    rates = [float(rate) for rate in rates]
+    decimals = max(_rate_decimals(rate) for rate in rates)
+    if not _exact(rates, decimals) and _exact(rates, decimals + 1):
+        decimals += 1
+    return [f"{rate:.{decimals}f}" for rate in rates]
+
+
+def _exact(values, decimals: int) -> bool:
+    return all(abs(round(value, decimals) - value) < 1e-9 for value in values)
+
+
+def _rate_decimals(rate: float) -> int:
+    if rate == 0 or abs(rate) >= 0.1:
+        return 0 if abs(rate) >= 100 else 2
+    return min(6, 1 - math.floor(math.log10(abs(rate))))
+
+
+def format_rate_interval(bounds) -> str:
+    """A 90% interval of a rate such as ``0.20–1.80``: both ends to the decimals the upper one
+    needs, a lower end that rounds away written 0."""
+    low, high = (float(bound) for bound in bounds)
+    decimals = _rate_decimals(high)
+    low_text = f"{low:.{decimals}f}"
+    if float(low_text) == 0:
+        low_text = "0"
+    return f"{low_text}{EN_DASH}{high:.{decimals}f}"
+
+
+# The unit of an event's rate, as summary.json names it (`per`), in words.
+PER_WORDS = {"day": "per day", "week": "per week", "month": "per month", "year": "per year"}
+
+
+def describe_per(per: str) -> str:
+    """The unit of a rate in words: 'per year'."""
+    return PER_WORDS.get(per, f"per {per}")
+
+
+def describe_date(iso: str) -> str:
+    """An ISO date as '31 Dec 2018'; anything else as given."""
+    import datetime as dt
+
+    try:
+        date = dt.date.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)
+    return f"{date.day} {date:%b %Y}"
+
+
+def describe_years(years: float) -> str:
+    """A duration in years: '1 year', '2.5 years'."""
+    return f"{format_number(years)} {'year' if float(years) == 1 else 'years'}"
+
+
+def describe_record(events: int, years: float) -> str:
+    """Events seen in an exposure: '6 events in 2 years', '1 event in 0.5 years'."""
+    noun = "event" if events == 1 else "events"
+    return f"{format_count(events)} {noun} in {describe_years(years)}"
+
+
 def format_value(value) -> str:
     """A value of a scenario file as YAML writes it on one line: `{beta: [4, 6]}`, `0.8`."""
     import yaml
@@ -156,7 +226,7 @@ def describe_covered(combinations, parents, outcomes: Mapping) -> str | None:
 
 
 def _value_count(outcome: str, outcomes: Mapping) -> int:
-    return 2 if outcomes[outcome]["kind"] == "binary" else len(outcomes[outcome]["categories"])
+    return 2 if outcomes[outcome]["kind"] != "categorical" else len(outcomes[outcome]["categories"])
 
 
 def describe_when(item: Mapping, outcomes: Mapping) -> str:
@@ -174,9 +244,18 @@ def describe_when(item: Mapping, outcomes: Mapping) -> str:
 
 
 def describe_data(item: Mapping, outcomes: Mapping) -> str:
-    """An evidence item's data in words: 'Data: 0 of 3', or 'Counts: 2 Talks drag on, 1 Collapse'
-    with categories by label."""
+    """An evidence item's data in words: 'Data: 0 of 3', 'Counts: 2 Talks drag on, 1 Collapse'
+    with categories by label; on an event's rate 'Data: 6 events in 2 years', or its waiting
+    times one by one, 'Waiting times: 1.5 years; 2 years, still waiting (censored)'."""
     data = item["data"]
+    if data.get("waiting_times"):
+        return "Waiting times: " + "; ".join(
+            describe_years(wait["years"])
+            + (", still waiting (censored)" if wait["censored"] else "")
+            for wait in data["waiting_times"]
+        )
+    if "events" in data:
+        return f"Data: {describe_record(data['events'], data['years'])}"
     if "counts" in data:
         return "Counts: " + ", ".join(
             f"{format_count(n)} {category_label(item['outcome'], category, outcomes)}"
@@ -204,7 +283,7 @@ def evidence_targets(item: Mapping, outcomes: Mapping) -> list[tuple[str | None,
     """
     outcome = item["outcome"]
     with_item, without = item["with"], item["without"]
-    if outcomes[outcome]["kind"] == "binary":
+    if outcomes[outcome]["kind"] != "categorical":
         return [(None, with_item, without)]
     return [
         (category_label(outcome, category, outcomes), with_item[category], without[category])
@@ -227,7 +306,7 @@ def outcome_comparisons(name: str, outcomes: Mapping) -> list[Comparison]:
     outcome has condition rows, then each category again under each row's condition."""
     outcome = outcomes[name]
     rows = outcome["rows"] if outcome["given"] else []
-    if outcome["kind"] == "binary":
+    if outcome["kind"] != "categorical":
         result = [Comparison("Overall", outcome, emphasis=True)]
         result.extend(Comparison(describe_row(row, name, outcomes), row) for row in rows)
         return result
@@ -263,17 +342,23 @@ def describe_diagnosis(result: Mapping, threshold: float) -> str:
 
 def _input_places(outcomes: Mapping, evidence_count: int) -> dict[str, tuple]:
     """Every input the sensitivity analysis can move, by its key path as the engine writes it:
-    ("prior", outcome, row or None) or ("evidence", index)."""
+    ("prior", outcome, row or None), ("rate", outcome, row or None, period or None) or
+    ("evidence", index)."""
     # Imported here: `import forecast.report` stays cheap for commands that only list runs.
     from forecast.spec.overrides import format_path
 
     places: dict[str, tuple] = {}
     for name, outcome in outcomes.items():
-        if outcome["given"]:
-            for row in outcome["rows"]:
-                places[format_path(("outcomes", name, "prior", row["key"]))] = ("prior", name, row)
-        else:
-            places[format_path(("outcomes", name, "prior"))] = ("prior", name, None)
+        rows = outcome["rows"] if outcome["given"] else [None]
+        for row in rows:
+            path = ("outcomes", name, "prior", *((row["key"],) if row is not None else ()))
+            places[format_path(path)] = ("prior", name, row)
+            if outcome["kind"] != "event":
+                continue
+            rate = (row if row is not None else outcome)["rate"] or {}
+            places[format_path((*path, "rate"))] = ("rate", name, row, None)
+            for period, dates in enumerate(rate.get("periods", [])):
+                places[format_path((*path, "rate", period))] = ("rate", name, row, dates)
     for index in range(evidence_count):
         places[format_path(("evidence", index, "weight"))] = ("evidence", index)
     return places
@@ -299,8 +384,8 @@ def _describe_input(entry: Mapping, place, outcomes: Mapping, evidence) -> str:
         if item["source"]:
             return f"Evidence {index + 1}: {item['source']}"
         return f"Evidence {index + 1}, on {outcome_label(item['outcome'], outcomes)}"
-    _, name, row = place
-    text = f"Prior: {outcome_label(name, outcomes)}"
+    name, row = place[1], place[2]
+    text = f"{'Rate' if place[0] == 'rate' else 'Prior'}: {outcome_label(name, outcomes)}"
     if entry.get("category") is not None:
         text += f": {category_label(name, entry['category'], outcomes)}"
     if row is not None:
@@ -308,17 +393,44 @@ def _describe_input(entry: Mapping, place, outcomes: Mapping, evidence) -> str:
             {"outcome": name, "row": row["key"], "given": row["given"]}, outcomes
         )
         text += ", otherwise" if condition == "otherwise" else f", given {condition}"
+    if place[0] == "rate" and place[3] is not None:
+        text += f", {describe_period(place[3])}"
     return text
 
 
-def describe_input_values(entry: Mapping) -> str:
+def describe_period(period: Mapping) -> str:
+    """A period of a changing rate by its dates: 'from 20 May 2018 to 1 Jan 2019'."""
+    return f"from {describe_date(period['from'])} to {describe_date(period['until'])}"
+
+
+def describe_period_heading(period: Mapping) -> str:
+    """A period of a changing rate as a row's label: 'From 20 May 2018 to 1 Jan 2019'."""
+    text = describe_period(period)
+    return text[0].upper() + text[1:]
+
+
+def input_unit(entry: Mapping, outcomes: Mapping) -> str | None:
+    """The unit of a tornado input on an event's rate (its outcome's `per`); None otherwise."""
+    if entry["kind"] != "rate":
+        return None
+    # The path is outcomes.NAME.prior...: an outcome's name is a plain key.
+    outcome = outcomes.get(entry["input"].split(".")[1]) if "." in entry["input"] else None
+    return outcome.get("per") if outcome else None
+
+
+def describe_input_values(entry: Mapping, per: str | None = None) -> str:
     """What an input was moved between: 'mean 0.30, moved 0.20 → 0.40' for a prior (the mean
-    of the row, or of the category, on the probability scale), 'weight 0.5, set 0 → 1' for an
-    evidence item."""
+    of the row, or of the category, on the probability scale), 'rate 1.00 per year, halved
+    0.50 → doubled 2.00' for an event's rate (its prior mean, in the outcome's unit `per`),
+    'weight 0.5, set 0 → 1' for an evidence item."""
     low, high = entry["values"]
     if entry["kind"] == "evidence":
         value, low, high = (format_number(v) for v in (entry["value"], low, high))
         return f"weight {value}, set {low} \u2192 {high}"
+    if entry["kind"] == "rate":
+        value, low, high = format_rates((entry["value"], low, high))
+        unit = f" {describe_per(per)}" if per else ""
+        return f"rate {value}{unit}, halved {low} \u2192 doubled {high}"
     value, low, high = (f"{float(v):.2f}" for v in (entry["value"], low, high))
     return f"mean {value}, moved {low} \u2192 {high}"
 
@@ -330,7 +442,7 @@ def power_scaling_labels(summary: Mapping) -> dict[str, tuple[str, str]]:
     outcomes = summary["outcomes"]
     labels = {}
     for name, outcome in outcomes.items():
-        if outcome["kind"] == "binary":
+        if outcome["kind"] != "categorical":
             labels[name] = (outcome_label(name, outcomes), "outcome")
         else:
             for category in outcome["categories"]:

@@ -274,7 +274,7 @@ def _check_resolution(check, resolution, outcomes, as_of, horizon, resolved_on) 
         _unknown_outcome(check, path, resolution.outcome, outcomes)
         return
     value = resolution.value
-    if outcome["kind"] == "binary":
+    if outcome["kind"] != "categorical":
         if not isinstance(value, bool):
             check.fail(
                 _value_path(check, resolution.outcome),
@@ -326,7 +326,7 @@ def _check_benchmark(check, path, outcome_name, forecast, outcomes) -> None:
     if outcome is None:
         _unknown_outcome(check, path, outcome_name, outcomes)
         return
-    if outcome["kind"] == "binary":
+    if outcome["kind"] != "categorical":
         if isinstance(forecast, Mapping):
             check.fail(
                 path,

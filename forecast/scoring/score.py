@@ -148,7 +148,7 @@ class Item:
     run: str
     outcome: str
     label: str
-    kind: str  # "binary" or "categorical"
+    kind: str  # "binary", "event" (scored as happening by the horizon) or "categorical"
     values: tuple[str, ...]  # ("no", "yes") for a binary outcome; else the categories
     value_labels: tuple[str, ...]
     happened: int  # index into values
@@ -162,14 +162,14 @@ class Item:
     def yes_no_forecasts(self, forecaster: str) -> list[tuple[float, bool]]:
         """(probability, happened) pairs: P(yes) for a binary outcome, one per category else."""
         probabilities = self.probabilities[forecaster]
-        if self.kind == "binary":
+        if self.kind != "categorical":
             return [(probabilities[1], self.happened == 1)]
         return [(p, index == self.happened) for index, p in enumerate(probabilities)]
 
     def scores(self, forecaster: str) -> dict[str, float]:
         probabilities = self.probabilities[forecaster]
         p = probabilities[self.happened]
-        if self.kind == "binary":
+        if self.kind != "categorical":
             happened = self.happened == 1
             return {
                 "brier": rules.brier_binary(probabilities[1], happened),
@@ -188,7 +188,7 @@ class Item:
 def _run_probabilities(summary: Mapping, outcome: str, moment: str) -> tuple[float, ...]:
     """A run's mean probability of each value of an outcome, `moment` "prior" or "posterior"."""
     entry = summary["outcomes"][outcome]
-    if entry["kind"] == "binary":
+    if entry["kind"] != "categorical":
         p = _checked(float(entry[moment]["mean"]), summary)
         return (1.0 - p, p)
     values = [_checked(float(c[moment]["mean"]), summary) for c in entry["categories"].values()]
@@ -224,7 +224,7 @@ def build_items(run: Run, file: ResolutionsFile) -> list[Item]:
             moment: _run_probabilities(summary, resolution.outcome, moment)
             for moment in RUN_FORECASTERS
         }
-        if entry["kind"] == "binary":
+        if entry["kind"] != "categorical":
             values, labels = ("no", "yes"), ("no", "yes")
             happened = 1 if resolution.value else 0
         else:
@@ -235,7 +235,7 @@ def build_items(run: Run, file: ResolutionsFile) -> list[Item]:
             forecast = forecasts.get(resolution.outcome)
             if forecast is None:
                 continue
-            if entry["kind"] == "binary":
+            if entry["kind"] != "categorical":
                 probabilities[benchmark] = (1.0 - forecast, forecast)
             else:
                 probabilities[benchmark] = tuple(forecast.get(v, 0.0) for v in values)
@@ -315,12 +315,14 @@ def _item_entry(item: Item, scores: Mapping[str, Mapping[str, float]]) -> dict:
         "outcome": item.outcome,
         "label": item.label,
         "kind": item.kind,
-        "resolved": (item.happened == 1) if item.kind == "binary" else item.values[item.happened],
+        "resolved": (item.happened == 1)
+        if item.kind != "categorical"
+        else item.values[item.happened],
         "resolved_label": item.value_labels[item.happened],
         "date": item.date.isoformat() if item.date else None,
         "source": item.source,
     }
-    if item.kind == "binary":
+    if item.kind != "categorical":
         entry["probability_of_yes"] = {name: p[1] for name, p in item.probabilities.items()}
     else:
         entry["categories"] = list(item.values)

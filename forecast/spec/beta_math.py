@@ -98,13 +98,13 @@ def _log_density_front(a: float, b: float, x: float) -> float:
         q = b / total
         p = 1 - q
         gap = q - (1 - x)
-    first = _weighted_log1p_minus(a, gap, x, p)
-    second = _weighted_log1p_minus(b, -gap, 1 - x, q)
+    first = weighted_log1p_minus(a, gap, x, p)
+    second = weighted_log1p_minus(b, -gap, 1 - x, q)
     stirling = 0.5 * (math.log(a) + math.log(b) - math.log(total)) - _HALF_LOG_TWO_PI
-    return first + second + stirling - _stirling_rest(a) - _stirling_rest(b) + _stirling_rest(total)
+    return first + second + stirling - stirling_rest(a) - stirling_rest(b) + stirling_rest(total)
 
 
-def _weighted_log1p_minus(weight: float, gap: float, value: float, base: float) -> float:
+def weighted_log1p_minus(weight: float, gap: float, value: float, base: float) -> float:
     """weight * (log(1 + t) - t) with t = gap / base and 1 + t = value / base.
 
     The ratio is taken as given, so it stays exact when t is near -1; weight * t is taken as
@@ -126,7 +126,7 @@ def _weighted_log1p_minus(weight: float, gap: float, value: float, base: float) 
             return weight * total
 
 
-def _stirling_rest(z: float) -> float:
+def stirling_rest(z: float) -> float:
     """lgamma(z) - ((z - 1/2) log z - z + log(2 pi)/2), the remainder of Stirling's formula."""
     if z < 10:
         return math.lgamma(z) - ((z - 0.5) * math.log(z) - z + _HALF_LOG_TWO_PI)

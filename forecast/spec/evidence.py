@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from forecast.spec import keys
+from forecast.spec.events import read_event_data, read_period, refuse_event_data
 from forecast.spec.outcomes import Categories, example_row, row_key
 from forecast.spec.readers import Checker, kind, suggest
-from forecast.spec.scenario import OTHERWISE, Case, Evidence, Outcome, ReferenceClass
+from forecast.spec.scenario import (
+    OTHERWISE,
+    Case,
+    Evidence,
+    Exposure,
+    Outcome,
+    RateCase,
+    ReferenceClass,
+)
 from forecast.spec.yamlfile import KeyPath
 
 
@@ -32,11 +43,41 @@ def read_evidence(
                 weight = None
         source = check.text(item["source"], (*path, "source")) if "source" in item else None
         if outcome is None:
-            if check.declared_binary(item.get("outcome")):
-                # Its prior is wrong, but successes and trials can still be checked.
+            # Its prior is wrong, but the data can still be checked.
+            declared = check.declared_kind(item.get("outcome"))
+            if declared == "binary" and not refuse_event_data(
+                check, item, path, declared, item["outcome"]
+            ):
                 _binary_counts(check, item, path, item["outcome"])
+            elif declared == "event":
+                read_event_data(check, item, path, item["outcome"])
             continue
         row, when_ok = _when(check, item, path, outcome, categories)
+        if outcome.is_event and outcome.parents and "when" not in item:
+            # A binary outcome's overall probability sums its parents out; an overall rate has
+            # no such meaning (the rows' rates do not mix into one constant rate).
+            check.fail(
+                path,
+                f"'{outcome.name}' is given {', '.join(outcome.parents)}, so evidence on its rate "
+                f"needs `when:` naming the condition row it was seen in, such as "
+                f"`when: {outcome.rows[0].key}`",
+            )
+            when_ok = False
+        if outcome.is_event:
+            data = read_event_data(check, item, path, outcome.name)
+            period = read_period(check, item, path, outcome.name, outcome.timeline)
+            if data is None or period is None or weight is None or not when_ok:
+                continue
+            exposure = Exposure(*data, period)
+            result.append(
+                Evidence(
+                    outcome.name, row, item.get("when"), None, None, None, weight, source, exposure
+                )
+            )
+            continue
+        what = "binary" if outcome.is_binary else "categorical"
+        if refuse_event_data(check, item, path, what, outcome.name):
+            continue
         if outcome.is_binary:
             data = _binary_counts(check, item, path, outcome.name)
             if data is None or weight is None or not when_ok:
@@ -74,17 +115,35 @@ def read_reference_classes(
             )
             pooling = None
         source = check.text(item["source"], (*path, "source")) if "source" in item else None
-        cases = _cases(check, item.get("cases"), (*path, "cases")) if "cases" in item else None
+        event = check.declared_kind(item.get("outcome")) == "event"
+        cases = None
+        if "cases" in item:
+            name = item.get("outcome")
+            if event:
+                cases = _rate_cases(check, item["cases"], (*path, "cases"), name)
+            else:
+                cases = _cases(check, item["cases"], (*path, "cases"), name)
         outcome = _target_outcome(check, item, path, by_name)
         if outcome is None:
             continue
         if not outcome.is_binary:
             check.fail(
                 (*path, "outcome"),
-                f"reference classes are for binary outcomes; '{outcome.name}' is categorical "
-                "(give its history as evidence counts instead)",
+                f"reference classes are for binary and event outcomes; '{outcome.name}' is "
+                "categorical (give its history as evidence counts instead)",
             )
             continue
+        period = 0
+        if outcome.is_event:
+            period = read_period(check, item, path, outcome.name, outcome.timeline)
+        elif "period" in item:
+            check.fail(
+                (*path, "period"),
+                f"'{outcome.name}' is binary: period is for event outcomes (kind: event) whose "
+                "rate changes",
+                key=True,
+            )
+            period = None
         if outcome.parents and "when" not in item:
             check.fail(
                 path,
@@ -95,7 +154,7 @@ def read_reference_classes(
             continue
         row, when_ok = _when(check, item, path, outcome, categories)
         row = row or 0
-        if not when_ok or cases is None or pooling is None:
+        if not when_ok or cases is None or pooling is None or period is None:
             continue
         if (outcome.name, row) in taken:
             check.fail(
@@ -105,7 +164,11 @@ def read_reference_classes(
             )
             continue
         taken[(outcome.name, row)] = index
-        result.append(ReferenceClass(outcome.name, row, item.get("when"), pooling, source, cases))
+        if outcome.is_event:
+            cases = tuple(RateCase(case.name, Exposure(*case.data, period)) for case in cases)
+        result.append(
+            ReferenceClass(outcome.name, row, item.get("when"), pooling, source, cases, period)
+        )
     return result
 
 
@@ -224,7 +287,53 @@ def _category_counts(
     return tuple(counts.get(c, 0) for c in outcome.categories)
 
 
-def _cases(check: Checker, value, path: KeyPath) -> tuple[Case, ...] | None:
+@dataclass(frozen=True)
+class _ReadCase:
+    """A case of an event's reference class before the class's period is known."""
+
+    name: str
+    data: tuple  # (events, years, waiting times)
+
+
+def _rate_cases(check: Checker, value, path: KeyPath, outcome) -> tuple[_ReadCase, ...] | None:
+    if not isinstance(value, list) or not value:
+        check.fail(
+            path,
+            "cases must be a non-empty list of {name, events, exposure} or {name, waiting_time}",
+        )
+        return None
+    result = []
+    names: set[str] = set()
+    for index, item in enumerate(value):
+        cpath = (*path, index)
+        item = check.mapping(item, cpath, "a case")
+        if item is None:
+            continue
+        binary = [key for key in ("successes", "trials") if key in item]
+        if binary:
+            check.fail(
+                (*cpath, binary[0]),
+                f"'{outcome}' is an event: a case is {{name, events, exposure}} or "
+                "{name, waiting_time}; successes and trials are for binary outcomes",
+                key=True,
+            )
+            continue
+        check.check_keys(item, cpath, keys.RATE_CASE)
+        if not set(item) <= set(keys.RATE_CASE.names) or "name" not in item:
+            continue
+        name = check.text(item["name"], (*cpath, "name"))
+        data = read_event_data(check, item, cpath, str(outcome), single="waiting_time")
+        if name is None or data is None:
+            continue
+        if name in names:
+            check.fail((*cpath, "name"), f"duplicate case name '{name}'")
+            continue
+        names.add(name)
+        result.append(_ReadCase(name, data))
+    return tuple(result) if len(result) == len(value) else None
+
+
+def _cases(check: Checker, value, path: KeyPath, outcome=None) -> tuple[Case, ...] | None:
     if not isinstance(value, list) or not value:
         check.fail(path, "cases must be a non-empty list of {name, successes, trials}")
         return None
@@ -234,6 +343,8 @@ def _cases(check: Checker, value, path: KeyPath) -> tuple[Case, ...] | None:
         cpath = (*path, index)
         item = check.mapping(item, cpath, "a case")
         if item is None:
+            continue
+        if isinstance(outcome, str) and refuse_event_data(check, item, cpath, "binary", outcome):
             continue
         check.check_keys(item, cpath, keys.CASE)
         if not set(keys.CASE.names) <= set(item):

@@ -6,19 +6,25 @@ columns in error messages and cannot evaluate anything it was not written to:
     expression := conjunction ("or" conjunction)*
     conjunction := negation ("and" negation)*
     negation := "not" negation | atom
-    atom := "(" expression ")" | NAME (("==" | "!=") NAME)?
+    atom := "(" expression ")" | NAME (("==" | "!=") NAME | "by" DATE)?
+
+A DATE is written YYYY-MM-DD; `NAME by DATE` is true when the event NAME happens by that date.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-KEYWORDS = frozenset({"not", "and", "or"})
+KEYWORDS = frozenset({"not", "and", "or", "by"})
 # Deeper nesting than this is a mistake, and would otherwise exhaust Python's recursion limit.
 MAX_DEPTH = 50
-_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>==|!=|\(|\))|(?P<bad>\S))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<date>\d{4}-\d{2}-\d{2})(?![\w-])|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op>==|!=|\(|\))|(?P<bad>\S))"
+)
 
 
 class ExpressionError(ValueError):
@@ -50,6 +56,27 @@ class Is:
 
 
 @dataclass(frozen=True)
+class By:
+    """An event outcome happens by a date (between as_of and the horizon)."""
+
+    outcome: str
+    date: dt.date
+    offset: int = 0
+    # Where the date starts, so that a date out of range is pointed at.
+    date_offset: int = field(default=0, compare=False)
+
+    @property
+    def key(self) -> str:
+        """The name its value goes by among the outcomes' values (`evaluate`, simulated worlds):
+        it contains a space, which no outcome name can."""
+        return by_key(self.outcome, self.date)
+
+
+def by_key(outcome: str, date: dt.date) -> str:
+    return f"{outcome} by {date.isoformat()}"
+
+
+@dataclass(frozen=True)
 class Not:
     operand: Expression
 
@@ -64,7 +91,7 @@ class Or:
     operands: tuple[Expression, ...]
 
 
-Expression = Happens | Is | Not | And | Or
+Expression = Happens | Is | By | Not | And | Or
 
 
 def parse(text: str) -> Expression:
@@ -77,7 +104,7 @@ def parse(text: str) -> Expression:
         if kind == "bad":
             raise ExpressionError(
                 f"unexpected character '{value}'; expressions use outcome names, not, and, "
-                "or, parentheses, == and !=",
+                "or, parentheses, == and !=, and by YYYY-MM-DD",
                 start,
             )
         tokens.append((kind, value, start))
@@ -164,12 +191,28 @@ class _Parser:
                 raise ExpressionError(f"expected a category name after '{following[1]}'", where)
             self.position += 1
             return Is(value, category[1], following[1] == "!=", start, category[2])
+        if following is not None and following[0] == "name" and following[1] == "by":
+            self.position += 1
+            where = self.peek()[2] if self.peek() else self.length
+            return By(value, self.date(following), start, where)
         return Happens(value, start)
+
+    def date(self, by) -> dt.date:
+        """The date after `by`, which the parser stands on; it moves past it."""
+        token = self.peek()
+        if token is None or token[0] != "date":
+            where = token[2] if token else self.length
+            raise ExpressionError(f"expected a date such as 2019-03-31 after '{by[1]}'", where)
+        self.position += 1
+        try:
+            return dt.date.fromisoformat(token[1])
+        except ValueError:
+            raise ExpressionError(f"'{token[1]}' is not a date of the calendar", token[2]) from None
 
 
 def atoms(expression: Expression):
-    """Every Happens and Is in an expression, in reading order."""
-    if isinstance(expression, Happens | Is):
+    """Every Happens, Is and By in an expression, in reading order."""
+    if isinstance(expression, Happens | Is | By):
         yield expression
     elif isinstance(expression, Not):
         yield from atoms(expression.operand)
@@ -189,6 +232,8 @@ def evaluate(expression: Expression, values: Mapping, categories: Mapping[str, t
     """
     if isinstance(expression, Happens):
         return values[expression.outcome] == 1
+    if isinstance(expression, By):
+        return values[expression.key] == 1
     if isinstance(expression, Is):
         index = categories[expression.outcome].index(expression.category)
         matches = values[expression.outcome] == index

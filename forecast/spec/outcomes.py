@@ -8,11 +8,21 @@ the second pass, so that its children are not blamed for it.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from forecast.spec import keys
-from forecast.spec.expressions import And, Happens, Is, Not
+from forecast.spec.events import (
+    EVENT_PRIOR_KEYS,
+    FileDates,
+    ReadHazard,
+    event_span,
+    read_checkpoints,
+    read_hazard,
+)
+from forecast.spec.expressions import And, By, Happens, Is, Not
 from forecast.spec.prior_forms import BINARY_PRIOR_KEYS, CATEGORICAL_PRIOR_KEYS, read_prior
 from forecast.spec.readers import Checker, kind, suggest
-from forecast.spec.scenario import OTHERWISE, Outcome, Row, parent_combinations
+from forecast.spec.scenario import OTHERWISE, Outcome, Row, Timeline, parent_combinations
 from forecast.spec.yamlfile import KeyPath
 
 MAX_COMBINATIONS = 64
@@ -21,8 +31,13 @@ MAX_COMBINATIONS = 64
 Categories = dict[str, tuple[str, ...] | None]
 
 
-def read_outcomes(check: Checker, value) -> tuple[list[Outcome], Categories]:
-    """The valid outcomes, parents first, and the categories of every declared outcome."""
+def read_outcomes(
+    check: Checker, value, dates: FileDates | None = None
+) -> tuple[list[Outcome], Categories]:
+    """The valid outcomes, parents first, and the categories of every declared outcome (none
+    for a binary outcome or an event). `dates` are the file's as_of and horizon, which events
+    need."""
+    dates = dates or FileDates(None, None, frozenset())
     block = check.mapping(value, ("outcomes",), "outcomes")
     if block is None:
         return [], {}
@@ -39,12 +54,14 @@ def read_outcomes(check: Checker, value) -> tuple[list[Outcome], Categories]:
             continue
         check.check_keys(body, path, keys.OUTCOME)
         declared[name] = body
+    kinds = {name: _kind(check, name, body) for name, body in declared.items()}
     categories: Categories = {}
     labels: dict[str, tuple[str, ...]] = {}
     for name, body in declared.items():
-        read = _categories(check, name, body)
+        read = _categories(check, name, body) if kinds[name] is not None else None
         categories[name] = read[0] if read else None
         labels[name] = read[1] if read else ()
+    span = event_span(check, [n for n, k in kinds.items() if k == "event"], dates)
     parents: dict[str, tuple[str, ...]] = {}
     wrong_parents: set[str] = set()
     for name, body in declared.items():
@@ -61,10 +78,64 @@ def read_outcomes(check: Checker, value) -> tuple[list[Outcome], Categories]:
             continue
         if categories[name] is None or any(categories[p] is None for p in parents[name]):
             continue
-        outcome = _outcome(check, name, body, categories, parents[name], labels[name])
+        if kinds[name] == "event":
+            if span is not None:
+                outcome = _event(check, name, body, categories, parents[name], span)
+            else:
+                outcome = None
+        else:
+            outcome = _outcome(check, name, body, categories, parents[name], labels[name])
         if outcome is not None:
             outcomes[name] = outcome
     return list(outcomes.values()), categories
+
+
+def _quoted(value) -> str:
+    return f"'{value}'" if isinstance(value, str) else kind(value)
+
+
+def _kind(check: Checker, name: str, body: dict) -> str | None:
+    """binary, categorical or event, as `kind` says or, without it, as `categories` imply; None
+    after reporting a kind that is wrong or contradicts the rest of the outcome."""
+    path = ("outcomes", name)
+    if "checkpoints" in body and body.get("kind") != "event":
+        check.fail(
+            (*path, "checkpoints"),
+            f"checkpoints are dates to report an event by; '{name}' is not an event "
+            "(add kind: event, or remove checkpoints)",
+            key=True,
+        )
+    if "kind" not in body:
+        return "categorical" if "categories" in body else "binary"
+    value = body["kind"]
+    if value not in keys.KINDS:
+        check.fail(
+            (*path, "kind"),
+            f"unknown kind {_quoted(value)}{suggest(value, keys.KINDS)} "
+            f"(kinds: {', '.join(keys.KINDS)})",
+        )
+        return None
+    if value == "event" and "categories" in body:
+        check.fail(
+            (*path, "kind"),
+            "an event happens or not, at some time, and has no categories: remove categories, "
+            "or make the outcome categorical",
+        )
+        return None
+    if value == "binary" and "categories" in body:
+        check.fail(
+            (*path, "kind"),
+            "a binary outcome happens or not and has no categories: remove categories, or "
+            "write kind: categorical",
+        )
+        return None
+    if value == "categorical" and "categories" not in body:
+        check.fail(
+            (*path, "kind"),
+            "a categorical outcome needs categories: add categories: [name, name, ...]",
+        )
+        return None
+    return value
 
 
 def _categories(
@@ -191,6 +262,110 @@ def _outcome(
     parents: tuple[str, ...],
     labels: tuple[str, ...],
 ) -> Outcome | None:
+    """A binary or categorical outcome."""
+    own = categories[name]
+    label, description = _words(check, name, body)
+
+    def read(value, path):
+        return read_prior(check, value, path, own, name)
+
+    table = _rows(check, name, body, categories, parents, read, event=False)
+    if table is None:
+        return None
+    rows, row_of, cards = table
+    return Outcome(
+        name,
+        label,
+        description,
+        own,
+        parents,
+        rows,
+        row_of,
+        cards,
+        category_labels=labels,
+        parent_categories=tuple(categories[p] for p in parents),
+    )
+
+
+def _event(
+    check: Checker,
+    name: str,
+    body: dict,
+    categories: Categories,
+    parents: tuple[str, ...],
+    span: tuple[dt.date, dt.date],
+) -> Outcome | None:
+    """An event outcome: its rows' priors are rates, and every row changes rate at the same
+    dates, which become the timeline's breaks."""
+    as_of, horizon = span
+    path = ("outcomes", name)
+    label, description = _words(check, name, body)
+    checkpoints = (horizon,)
+    if "checkpoints" in body:
+        checkpoints = read_checkpoints(
+            check, body["checkpoints"], (*path, "checkpoints"), as_of, horizon
+        )
+    read_rows: dict[str, tuple[KeyPath, ReadHazard]] = {}
+
+    def read(value, row_path):
+        hazard = read_hazard(check, value, row_path, name, as_of, horizon)
+        if hazard is None:
+            return None
+        read_rows[str(row_path[-1]) if len(row_path) > 3 else ""] = (row_path, hazard)
+        return hazard.prior
+
+    table = _rows(check, name, body, categories, parents, read, event=True)
+    if table is None or checkpoints is None:
+        return None
+    rows, row_of, cards = table
+    first_key, (_, first) = next(iter(read_rows.items()))
+    good = True
+    for key, (row_path, hazard) in list(read_rows.items())[1:]:
+        if hazard.breaks != first.breaks:
+            check.fail(row_path, _breaks_differ(name, key, hazard, first_key, first), key=True)
+            good = False
+    if not good:
+        return None
+    timeline = Timeline(as_of, horizon, first.breaks, checkpoints, rows[0].prior.per)
+    return Outcome(
+        name,
+        label,
+        description,
+        (),
+        parents,
+        rows,
+        row_of,
+        cards,
+        parent_categories=tuple(categories[p] for p in parents),
+        timeline=timeline,
+    )
+
+
+def _breaks_differ(name: str, key: str, hazard: ReadHazard, first_key: str, first) -> str:
+    def changes(read: ReadHazard) -> str:
+        if not read.breaks:
+            return "has a constant rate"
+        return "changes its rate at " + ", ".join(str(d) for d in read.breaks)
+
+    advice = "write both as lists of periods with the same until dates"
+    if hazard.by_dates or first.by_dates:
+        advice = (
+            "probabilities by dates fit one constant rate, so give that row a list of periods "
+            "with the same until dates instead"
+        )
+    elif not hazard.breaks or not first.breaks:
+        advice = (
+            "write the constant one as a list of periods with the same until dates (the same "
+            "rate in each, if it does not change)"
+        )
+    return (
+        f"every row of '{name}' must change its rate at the same dates: row '{key}' "
+        f"{changes(hazard)}, but row '{first_key}' {changes(first)}; {advice}"
+    )
+
+
+def _words(check: Checker, name: str, body: dict) -> tuple[str, str | None]:
+    """The outcome's label (its name without one) and description."""
     path = ("outcomes", name)
     label = body.get("label", name)
     if "label" in body and check.text(label, (*path, "label")) is None:
@@ -198,7 +373,22 @@ def _outcome(
     description = None
     if "description" in body:
         description = check.text(body["description"], (*path, "description"))
-    own = categories[name]
+    return label, description
+
+
+def _rows(
+    check: Checker,
+    name: str,
+    body: dict,
+    categories: Categories,
+    parents: tuple[str, ...],
+    read,
+    *,
+    event: bool,
+):
+    """(rows, row of each combination, parent cardinalities) of the outcome's prior, each row's
+    prior read by `read(value, path)`; None after reporting a problem."""
+    path = ("outcomes", name)
     if "prior" not in body:
         return None
     cards = [2 if not categories[p] else len(categories[p]) for p in parents]
@@ -212,28 +402,20 @@ def _outcome(
         return None
     prior_path = (*path, "prior")
     if not parents:
-        prior = read_prior(check, body["prior"], prior_path, own, name)
+        prior = read(body["prior"], prior_path)
         if prior is None:
             return None
-        return Outcome(
-            name,
-            label,
-            description,
-            own,
-            (),
-            (Row("", prior, ((),)),),
-            (0,),
-            category_labels=labels,
-        )
+        return (Row("", prior, ((),)),), (0,), ()
     block = check.mapping(body["prior"], prior_path, "the prior of an outcome with parents")
     if block is None:
         return None
-    if block and set(block) <= set(BINARY_PRIOR_KEYS + CATEGORICAL_PRIOR_KEYS):
+    if block and set(block) <= set(BINARY_PRIOR_KEYS + CATEGORICAL_PRIOR_KEYS + EVENT_PRIOR_KEYS):
+        example = "{rate: {mean: 1, sd: 0.5}, per: year}" if event else "{mean: 0.3, sd: 0.1}"
         check.fail(
             prior_path,
             f"'{name}' is given {', '.join(parents)}, so its prior needs one entry per "
-            f"condition row, such as `{example_row(parents, categories)}: "
-            "{mean: 0.3, sd: 0.1}`, and `otherwise:` for the rest",
+            f"condition row, such as `{example_row(parents, categories)}: {example}`, and "
+            "`otherwise:` for the rest",
         )
         return None
     rows: list[Row] = []
@@ -241,7 +423,7 @@ def _outcome(
     otherwise_prior = None
     for key, value in block.items():
         row_path = (*prior_path, key)
-        prior = read_prior(check, value, row_path, own, name)
+        prior = read(value, row_path)
         if key == OTHERWISE:
             otherwise_prior = prior
             continue
@@ -283,18 +465,7 @@ def _outcome(
             f"{'; '.join(described)}. Add a row for each, or an `otherwise:` row",
         )
         return None
-    return Outcome(
-        name,
-        label,
-        description,
-        own,
-        parents,
-        tuple(rows),
-        tuple(row_of[c] for c in combinations),
-        tuple(cards),
-        category_labels=labels,
-        parent_categories=tuple(categories[p] for p in parents),
-    )
+    return tuple(rows), tuple(row_of[c] for c in combinations), tuple(cards)
 
 
 def row_key(
@@ -318,6 +489,16 @@ def row_key(
     for literal in literals:
         negated = isinstance(literal, Not)
         atom = literal.operand if negated else literal
+        if isinstance(atom, By):
+            check.fail(
+                path,
+                f"'{atom.outcome} by {atom.date}' cannot fix a row: a row fixes whether "
+                f"'{atom.outcome}' happens by the horizon, written '{atom.outcome}' or "
+                f"'not {atom.outcome}'; 'by DATE' is for scenarios",
+                key=True,
+                offset=atom.offset,
+            )
+            return None
         if not isinstance(atom, Happens | Is) or (negated and isinstance(atom, Is)):
             check.fail(path, f"'{key}' is not a row key: {shape}", key=True)
             return None

@@ -393,6 +393,7 @@ def _place(data, path: KeyPath, value) -> str | None:
                 example = format_path((*here, 0))
                 return f"{format_path(here)} is a list; give an index, such as {example}"
             return _not_a(here, container, "a mapping", f"it has no key '{part}'")
+        part = mapping_key(container, part)
         if part not in container:
             message = _missing_key(here, part, container, last=last)
             if message is not None:
@@ -507,3 +508,11 @@ def _problem(
         return Problem(document.file, line, column, path, message, path)
     numbers = ", ".join(f"#{o.number} ({format_path(o.path)})" for o in overrides)
     return Problem(document.file, 0, 0, (), message, first.path, origin=f"--set {numbers}")
+
+
+def mapping_key(container: dict, part):
+    """The key of a mapping that a path's part names: the part itself, or a date written as a
+    key (a probability by a date), which a path names by its ISO form."""
+    return next(
+        (key for key in container if isinstance(key, dt.date) and key.isoformat() == part), part
+    )

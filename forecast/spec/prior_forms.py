@@ -18,9 +18,11 @@ CATEGORICAL_PRIOR_KEYS = names_of(keys.CATEGORICAL_PRIOR_FORMS)
 BINARY_FORMS = forms_in_words(keys.BINARY_PRIOR_FORMS)
 CATEGORICAL_FORMS = forms_in_words(keys.CATEGORICAL_PRIOR_FORMS)
 
-# Keys that only the other kind of outcome's priors have: a sign the outcome's kind is mistaken.
+# Keys that only the other kinds of outcome's priors have: a sign the outcome's kind is mistaken.
 _CATEGORICAL_ONLY = {"dirichlet", "probabilities"}
 _BINARY_ONLY = {"beta", "mean", "sd", "interval"}
+_EVENT_ONLY = set(names_of(keys.EVENT_PRIOR_FORMS))
+_EVENT_FORMS = forms_in_words(keys.EVENT_PRIOR_FORMS)
 
 
 def read_prior(
@@ -35,6 +37,15 @@ def read_prior(
     return _beta(check, block, path, name)
 
 
+def _event_form(name: str, what: str, forms: str, written: set) -> str:
+    listed = " and ".join(key for key in names_of(keys.EVENT_PRIOR_FORMS) if key in written)
+    one = "one of " if what == "binary" else ""
+    return (
+        f"'{name}' is {what}, so its prior is {one}{forms}; {listed} state a rate over time, "
+        f"which is for event outcomes ({_EVENT_FORMS}): add kind: event to make '{name}' one"
+    )
+
+
 def _form(forms: tuple[keys.Block, ...], written: set) -> keys.Block | None:
     return next((form for form in forms if form.matches(written)), None)
 
@@ -42,6 +53,9 @@ def _form(forms: tuple[keys.Block, ...], written: set) -> keys.Block | None:
 def _beta(check: Checker, block: dict, path: KeyPath, name: str) -> BetaPrior | None:
     written = set(block)
     if written - set(BINARY_PRIOR_KEYS):
+        if written & _EVENT_ONLY:
+            check.fail(path, _event_form(name, "binary", BINARY_FORMS, written))
+            return None
         if written & _CATEGORICAL_ONLY:
             check.fail(
                 path,
@@ -96,6 +110,9 @@ def _dirichlet(
 ) -> DirichletPrior | None:
     written = set(block)
     if written - set(CATEGORICAL_PRIOR_KEYS):
+        if written & _EVENT_ONLY:
+            check.fail(path, _event_form(name, "categorical", CATEGORICAL_FORMS, written))
+            return None
         if written & _BINARY_ONLY:
             check.fail(path, f"'{name}' is categorical, so its prior is {CATEGORICAL_FORMS}")
             return None

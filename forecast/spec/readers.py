@@ -18,7 +18,7 @@ from forecast.spec.keys import Block
 from forecast.spec.yamlfile import Document, KeyPath
 
 NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
-RESERVED = frozenset({"not", "and", "or", "otherwise"})
+RESERVED = frozenset({"not", "and", "or", "by", "otherwise"})
 
 
 class Reported(Exception):
@@ -198,8 +198,13 @@ class Checker:
         block = data.get("outcomes") if isinstance(data, dict) else None
         return [str(n) for n in block] if isinstance(block, dict) else []
 
-    def declared_binary(self, name) -> bool:
-        """Whether `name` is declared as an outcome without categories, valid or not."""
+    def declared_kind(self, name) -> str | None:
+        """The kind `name` is declared as (binary, categorical or event), valid or not; None
+        when it is not an outcome of the file."""
         block = self.document.data.get("outcomes")
         body = block.get(name) if isinstance(block, dict) and isinstance(name, str) else None
-        return isinstance(body, dict) and "categories" not in body
+        if not isinstance(body, dict):
+            return None
+        if body.get("kind") in ("binary", "categorical", "event"):
+            return body["kind"]
+        return "categorical" if "categories" in body else "binary"

@@ -12,9 +12,43 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from forecast.spec.expressions import Expression
-from forecast.spec.priors import BetaPrior, DirichletPrior
+from forecast.spec.priors import BetaPrior, DirichletPrior, HazardPrior
 
 OTHERWISE = "otherwise"  # the row key for every combination that no other row names
+YEAR_DAYS = 365.25
+# Days in each unit an event's rate may be stated per; rates are kept per year.
+PER_DAYS = {"day": 1.0, "week": 7.0, "month": YEAR_DAYS / 12, "year": YEAR_DAYS}
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """When an event outcome can happen: from `as_of` to the horizon, in periods of constant
+    rate. Times are in years from `as_of` (a year is 365.25 days)."""
+
+    as_of: dt.date
+    horizon: dt.date
+    # Dates where the rate changes, strictly between as_of and the horizon, increasing; empty
+    # for a constant rate. Period k runs from breaks[k-1] (or as_of) to breaks[k] (or horizon).
+    breaks: tuple[dt.date, ...]
+    # Dates to report, increasing, each after as_of and at most the horizon; the horizon last.
+    checkpoints: tuple[dt.date, ...]
+    per: str  # the unit reports show rates in: the one the file states (day ... year)
+
+    def years(self, date: dt.date) -> float:
+        return (date - self.as_of).days / YEAR_DAYS
+
+    @property
+    def periods(self) -> tuple[tuple[float, float], ...]:
+        """(start, end) of each period, in years from as_of."""
+        ends = (*self.breaks, self.horizon)
+        starts = (self.as_of, *self.breaks)
+        return tuple((self.years(a), self.years(b)) for a, b in zip(starts, ends, strict=True))
+
+    def exposure(self, date: dt.date) -> tuple[float, ...]:
+        """How many years of each period lie between as_of and `date`: the cumulative hazard by
+        `date` is the sum of each period's rate times this."""
+        t = self.years(date)
+        return tuple(max(0.0, min(t, end) - start) for start, end in self.periods)
 
 
 @dataclass(frozen=True)
@@ -22,7 +56,7 @@ class Row:
     """One condition row: the prior that holds in the parent combinations it covers."""
 
     key: str
-    prior: BetaPrior | DirichletPrior
+    prior: BetaPrior | DirichletPrior | HazardPrior
     combinations: tuple[tuple[int, ...], ...]
 
 
@@ -42,6 +76,9 @@ class Outcome:
     category_labels: tuple[str, ...] = ()
     # The categories of each parent, in parent order; an empty tuple for a binary parent.
     parent_categories: tuple[tuple[str, ...], ...] = ()
+    # An event outcome (`kind: event`): when it can happen. Everywhere but its prior, an event is
+    # a binary outcome, the value 1 meaning that it happens by the horizon.
+    timeline: Timeline | None = None
 
     def combination_index(self, values: tuple[int, ...]) -> int:
         """The position of a combination of parent values (in parent order) among all of them.
@@ -97,7 +134,12 @@ class Outcome:
 
     @property
     def is_binary(self) -> bool:
+        """Two values: a binary outcome, or an event (happens by the horizon or not)."""
         return not self.categories
+
+    @property
+    def is_event(self) -> bool:
+        return self.timeline is not None
 
     @property
     def cardinality(self) -> int:
@@ -110,8 +152,29 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class WaitingTime:
+    """How long one comparable process took until its event (or ran without one: censored)."""
+
+    years: float
+    censored: bool = False
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Evidence on an event's rate: `events` seen in `years` of exposure. The likelihood is
+    rate^events * exp(-rate * years) for Poisson counts and waiting times alike (a censored
+    waiting time adds exposure and no event)."""
+
+    events: int
+    years: float
+    waiting_times: tuple[WaitingTime, ...] = ()  # as written, when given as waiting times
+    period: int = 0  # which period of the outcome's timeline the rate observed is that of
+
+
+@dataclass(frozen=True)
 class Evidence:
-    """Counts observed on one of an outcome's probabilities, raised to the power `weight`."""
+    """Counts observed on one of an outcome's probabilities, raised to the power `weight`; for
+    an event, `exposure` instead (successes, trials and counts are None)."""
 
     outcome: str
     row: int | None  # None: the outcome's overall probability, marginal over its parents
@@ -121,6 +184,7 @@ class Evidence:
     counts: tuple[int, ...] | None  # categorical, in category order
     weight: float
     source: str | None
+    exposure: Exposure | None = None
 
 
 @dataclass(frozen=True)
@@ -131,13 +195,22 @@ class Case:
 
 
 @dataclass(frozen=True)
+class RateCase:
+    """A case of a reference class on an event's rate: `events` in `years` (or waiting times)."""
+
+    name: str
+    exposure: Exposure
+
+
+@dataclass(frozen=True)
 class ReferenceClass:
     outcome: str
     row: int
     when: str | None
     pooling: str  # "partial" or "complete"
     source: str | None
-    cases: tuple[Case, ...]
+    cases: tuple[Case, ...] | tuple[RateCase, ...]
+    period: int = 0  # for an event: the period of its timeline the cases inform
 
 
 @dataclass(frozen=True)

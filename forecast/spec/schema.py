@@ -81,13 +81,76 @@ _CATEGORICAL_PRIOR = {
     ],
 }
 
+_UNIT = {"enum": list(keys.UNITS)}
+_DATE_KEY = {"pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+
+_RATE_VALUE = {
+    "description": "A Gamma prior on a rate, in events per unit.",
+    "oneOf": [
+        _object(keys.GAMMA, {"gamma": _pair(_POSITIVE)}),
+        _object(keys.RATE_MEAN_SD, {"mean": _POSITIVE, "sd": _POSITIVE}),
+        _object(keys.RATE_INTERVAL, {"interval": _pair(_POSITIVE), "mass": _PROBABILITY_OPEN}),
+    ],
+}
+
+_EVENT_PRIOR = {
+    "description": "A prior belief about an event's rate.",
+    "oneOf": [
+        _object(
+            keys.RATE,
+            {
+                "rate": {
+                    "anyOf": [
+                        _RATE_VALUE,
+                        {
+                            "type": "array",
+                            "minItems": 2,
+                            "items": _object(
+                                keys.RATE_PERIOD, {"until": _DATE, "rate": _RATE_VALUE}
+                            ),
+                        },
+                    ]
+                },
+                "per": _UNIT,
+            },
+        ),
+        _object(
+            keys.BY_DATES,
+            {
+                "by": {
+                    "type": "object",
+                    "minProperties": 2,
+                    "propertyNames": _DATE_KEY,
+                    "additionalProperties": _PROBABILITY_OPEN,
+                },
+                "per": _UNIT,
+            },
+        ),
+    ],
+}
+
 _ROWS = {
     "type": "object",
     "description": "One prior per condition row: a conjunction fixing every parent, or "
     "`otherwise` for the combinations not listed.",
     "minProperties": 1,
-    "additionalProperties": {"anyOf": [_BINARY_PRIOR, _CATEGORICAL_PRIOR]},
+    "additionalProperties": {"anyOf": [_BINARY_PRIOR, _CATEGORICAL_PRIOR, _EVENT_PRIOR]},
 }
+
+# A length of time in exactly one unit.
+_ONE_UNIT = {"oneOf": [{"required": [unit]} for unit in keys.DURATIONS]}
+_EXPOSURE = {
+    **_object(keys.EXPOSURE, {unit: _POSITIVE for unit in keys.DURATIONS}),
+    **_ONE_UNIT,
+}
+_WAITING_TIME = {
+    **_object(
+        keys.WAITING_TIME,
+        {**{unit: _POSITIVE for unit in keys.DURATIONS}, "censored": {"type": "boolean"}},
+    ),
+    **_ONE_UNIT,
+}
+_WAITING_TIMES = {"type": "array", "items": _WAITING_TIME, "minItems": 1}
 
 _OUTCOME = _object(
     keys.OUTCOME,
@@ -107,7 +170,9 @@ _OUTCOME = _object(
             "minItems": 2,
             "uniqueItems": True,
         },
-        "prior": {"anyOf": [_BINARY_PRIOR, _CATEGORICAL_PRIOR, _ROWS]},
+        "kind": {"enum": list(keys.KINDS)},
+        "checkpoints": {"type": "array", "items": _DATE, "uniqueItems": True},
+        "prior": {"anyOf": [_BINARY_PRIOR, _CATEGORICAL_PRIOR, _EVENT_PRIOR, _ROWS]},
     },
 )
 
@@ -119,6 +184,10 @@ _EVIDENCE = _object(
         "successes": _COUNT,
         "trials": _TRIALS,
         "counts": _by_category(_COUNT),
+        "events": _COUNT,
+        "exposure": _EXPOSURE,
+        "waiting_times": _WAITING_TIMES,
+        "period": _DATE,
         "weight": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
         "source": _TEXT,
     },
@@ -126,14 +195,26 @@ _EVIDENCE = _object(
 
 _CASE = _object(keys.CASE, {"name": _TEXT, "successes": _COUNT, "trials": _TRIALS})
 
+_RATE_CASE = _object(
+    keys.RATE_CASE,
+    {
+        "name": _TEXT,
+        "events": _COUNT,
+        "exposure": _EXPOSURE,
+        "waiting_time": _WAITING_TIME,
+        "waiting_times": _WAITING_TIMES,
+    },
+)
+
 _REFERENCE_CLASS = _object(
     keys.REFERENCE_CLASS,
     {
         "outcome": _NAME,
         "when": _TEXT,
         "pooling": {"enum": ["partial", "complete"]},
+        "period": _DATE,
         "source": _TEXT,
-        "cases": {"type": "array", "items": _CASE, "minItems": 1},
+        "cases": {"type": "array", "items": {"anyOf": [_CASE, _RATE_CASE]}, "minItems": 1},
     },
 )
 

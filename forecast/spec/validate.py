@@ -13,6 +13,7 @@ import hashlib
 
 from forecast.errors import ScenarioError
 from forecast.spec import keys, network
+from forecast.spec.events import FileDates
 from forecast.spec.evidence import read_evidence, read_reference_classes
 from forecast.spec.named_scenarios import read_named_scenarios
 from forecast.spec.outcomes import read_outcomes
@@ -55,7 +56,9 @@ def _scenario(check: Checker, raw: bytes, text: str) -> Scenario | None:
     sampling = _sampling(check, data.get("sampling"))
     outcomes, categories = [], {}
     if "outcomes" in data:
-        outcomes, categories = read_outcomes(check, data["outcomes"])
+        written = frozenset(key for key in ("as_of", "horizon") if key in data)
+        dates = FileDates(as_of, horizon, written)
+        outcomes, categories = read_outcomes(check, data["outcomes"], dates)
     _check_network(check, outcomes)
     by_name = {o.name: o for o in outcomes}
     evidence = read_evidence(check, data.get("evidence"), by_name, categories)

@@ -6,10 +6,15 @@ more, of the latest text. A file that validates to the same bytes as the last go
 sampled again. Compiled models stay in this process (forecast.compiled keeps them by
 structure), so a changed prior costs a sampling, not a compile.
 
+The page is told twice: when the run's numbers are known (`numbers_ready`, before the
+sensitivity analysis, which takes longer than the sampling), and when the summary is complete.
+A save during the sensitivity analysis waits for it: that analysis samples the same compiled
+model again, so the next sampling cannot start before it ends.
+
 The run's folder is written by `forecast.pipeline.run_scenario` (JSON and HTML), as `forecast
-run --format json,html` writes it: staged, then swapped in. `folder_lock` is held from the
-moment the summary is ready until the folder is in place, and while a PDF is rendered, so that
-stopping can wait for a write in progress rather than leave half of one.
+run --format json,html` writes it, complete: staged, then swapped in. `folder_lock` is held from
+the moment the complete summary is ready until the folder is in place, and while a PDF is
+rendered, so that stopping can wait for a write in progress rather than leave half of one.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from forecast.errors import ForecastError, Problem, ScenarioError
@@ -61,6 +67,7 @@ class Runner:
         self._last_good: GoodRun | None = None
         self._structure: str | None = None
         self._run_dir: Path | None = None  # the folder of the last run written
+        self._changes: dict = {}  # the changes shown with the run being summarised
         self._written_run: int | None = None
         self._pdf_run: int | None = None
         self._thread = threading.Thread(target=self._loop, name="forecast-watch-run", daemon=True)
@@ -167,12 +174,17 @@ class Runner:
         started = time.monotonic()
         held, shown = [], []
 
+        def numbers_ready(summary: dict) -> None:
+            if self._stopping:
+                raise Stopped
+            shown.append(self._show_numbers(number, summary, scenario.text))
+
         def summarised(summary: dict) -> None:
             self.folder_lock.acquire()
             held.append(True)
             if self._stopping:
                 raise Stopped
-            shown.append(self._show_numbers(number, summary, scenario.text))
+            shown.append(self._show_complete(shown[-1], summary))
 
         options = RunOptions(
             formats=frozenset({"json", "html"}),
@@ -180,6 +192,7 @@ class Runner:
             command=self.command,
             cancelled=lambda: self._stopping,
             summarised=summarised,
+            numbers_ready=numbers_ready,
         )
         try:
             result = run_scenario(scenario, self.out_dir, options)
@@ -192,7 +205,7 @@ class Runner:
         finally:
             if held:
                 self.folder_lock.release()
-        self._last_good = shown[0]
+        self._last_good = shown[-1]
         self._run_dir, self._written_run = result.run_dir, number
         self.state.report_written(number)
         self.state.idle()
@@ -214,6 +227,7 @@ class Runner:
         return "Sampling"
 
     def _show_numbers(self, number: int, summary: dict, text: str) -> GoodRun:
+        """The run's numbers, without the sensitivity block: shown beside the last good run's."""
         run = GoodRun(
             number=number,
             summary=summary,
@@ -223,10 +237,17 @@ class Runner:
         )
         previous = self._last_good
         if previous is None:
-            changes = compute_rows(summary)
+            self._changes = compute_rows(summary)
         else:
-            changes = compute_changes(previous.summary, previous.scenario_text, summary, text)
-        self.state.summarised(run, changes)
+            self._changes = compute_changes(previous.summary, previous.scenario_text, summary, text)
+        self.state.numbers(run, self._changes)
+        return run
+
+    def _show_complete(self, numbers: GoodRun, summary: dict) -> GoodRun:
+        """The same run with its complete summary; the numbers, and so the changes, are as
+        shown."""
+        run = replace(numbers, summary=summary, summary_json=summary_bytes(summary))
+        self.state.summarised(run, self._changes)
         return run
 
     def _show_problems(self, lines: list[str]) -> None:

@@ -2,8 +2,9 @@
 
 Every change bumps a version number; the page's event stream sends the state again whenever
 the version moves, and `state.json` gives it on request. The state holds the last good run's
-summary.json bytes, so that `GET /summary.json` answers from memory as soon as a run is
-summarised, while its folder is still being written.
+summary.json bytes, so that `GET /summary.json` answers from memory as soon as a run's numbers
+are known: first without the `sensitivity` block, while it is computed, then complete, while the
+run's folder is being written.
 """
 
 from __future__ import annotations
@@ -20,9 +21,14 @@ class GoodRun:
 
     number: int  # the how-manieth sampling of this watch
     summary: dict
-    summary_json: bytes  # summary.json as `forecast run` writes it
+    summary_json: bytes  # summary.json as `forecast run` writes it, or without `sensitivity`
     scenario_text: str
-    finished: float  # time.time() when summarised
+    finished: float  # time.time() when its numbers were known
+
+    @property
+    def complete(self) -> bool:
+        """Whether the summary has its sensitivity block (it is computed after the numbers)."""
+        return "sensitivity" in self.summary
 
 
 class LiveState:
@@ -38,6 +44,9 @@ class LiveState:
         self._run: GoodRun | None = None
         self._changes: dict | None = None
         self._report_run: int | None = None  # the run whose report.html is in the folder
+        # The last complete run and its changes, shown again if the run whose numbers are shown
+        # fails before it is complete.
+        self._complete: tuple[GoodRun, dict] | None = None
         self._samplings = 0
         self._stopped = False
 
@@ -47,7 +56,7 @@ class LiveState:
         """A sampling starts; returns its number."""
         with self._condition:
             self._samplings += 1
-            self._activity = {"message": message, "since": time.time()}
+            self._activity = {"step": "sampling", "message": message, "since": time.time()}
             self._bump()
             return self._samplings
 
@@ -58,11 +67,14 @@ class LiveState:
 
     def invalid(self, problems: list[str], *, failed: bool = False) -> None:
         """The file as saved is invalid (or its run failed): the page shows why, and the last
-        good run's numbers as stale."""
+        good run's numbers as stale. A run that fails after its numbers were shown, before it
+        is complete, is no good run: the last complete one is shown again."""
         with self._condition:
             self._problems = list(problems)
             self._problems_are = "failed" if failed else "invalid"
             self._activity = None
+            if self._run is not None and not self._run.complete:
+                self._run, self._changes = self._complete or (None, None)
             self._bump()
 
     def valid(self) -> None:
@@ -71,14 +83,27 @@ class LiveState:
             self._problems, self._problems_are = [], None
             self._bump()
 
-    def summarised(self, run: GoodRun, changes: dict) -> None:
-        """A run's numbers are ready (its folder is being written)."""
+    def numbers(self, run: GoodRun, changes: dict) -> None:
+        """A run's numbers are known; its sensitivity analysis is being computed."""
         with self._condition:
             self._run, self._changes = run, changes
             self._problems, self._problems_are = [], None
-            if self._activity is not None:
-                self._activity = {**self._activity, "message": "Writing the report"}
+            self._step("sensitivity", "Computing the sensitivity analysis")
             self._bump()
+
+    def summarised(self, run: GoodRun, changes: dict) -> None:
+        """A run is complete, its sensitivity analysis included (its folder is being written)."""
+        with self._condition:
+            self._run, self._changes = run, changes
+            self._complete = (run, changes)
+            self._problems, self._problems_are = [], None
+            self._step("writing", "Writing the report")
+            self._bump()
+
+    def _step(self, step: str, message: str) -> None:
+        # The seconds on the page count the step going on, not the whole run.
+        if self._activity is not None:
+            self._activity = {"step": step, "message": message, "since": time.time()}
 
     def report_written(self, number: int) -> None:
         with self._condition:
@@ -139,6 +164,7 @@ class LiveState:
                     "sampling_seconds": run.summary["sampler"]["seconds"],
                     "input_sha256": run.summary["input_sha256"],
                     "warnings": list(run.summary["diagnostics"]["warnings"]),
+                    "sensitivity": "ready" if run.complete else "computing",
                     "report": self._report_run,
                 },
                 "changes": self._changes,
