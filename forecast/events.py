@@ -98,14 +98,15 @@ def row_shares(draws, outcome: Outcome) -> np.ndarray:
     return shares
 
 
-def by_date(draws, outcome: Outcome, date: dt.date, *, row: int | None = None) -> np.ndarray:
-    """P(the event happens by `date`) per draw, shaped (chain, draw): in one condition row, or
-    over its parents (each row weighted by the probability that the parents select it)."""
+def by_date(draws, outcome: Outcome, date: dt.date, shares: np.ndarray | None = None):
+    """P(the event happens by `date`) per draw, shaped (chain, draw), over its parents: each
+    row weighted by the probability that the parents select it (`row_shares`, which may be
+    given: it is the same for every date)."""
     rates = draws.rates[outcome.name]  # (chain, draw, row, period)
     by_row = probability_by(rates, np.asarray(outcome.timeline.exposure(date)))
-    if row is not None:
-        return by_row[..., row]
-    return (row_shares(draws, outcome) * by_row).sum(axis=-1)
+    if shares is None:
+        shares = row_shares(draws, outcome)
+    return (shares * by_row).sum(axis=-1)
 
 
 def share_by(draws, outcome: Outcome, date: dt.date, later: dt.date) -> np.ndarray:
@@ -126,27 +127,28 @@ def summarize_event(outcome: Outcome, posterior, prior, describe) -> dict:
     """The fields of an event outcome's entry in summary.json beyond a binary outcome's: its
     checkpoints (`by`), its rate and its curve (docs/run-output.md). `describe` gives STATS."""
     timeline = outcome.timeline
-
-    def curve(draws, independent: bool) -> list[dict]:
-        points = []
+    stats = {}  # (side, date) -> STATS; the curve's dates include every checkpoint
+    for side, draws in (("prior", prior), ("posterior", posterior)):
+        shares = row_shares(draws, outcome)  # the same for every date
         for date in curve_dates(timeline):
-            stats = describe(by_date(draws, outcome, date), independent=independent)
-            points.append(
-                {"date": date.isoformat(), "mean": stats["mean"], "hdi90": stats["hdi90"]}
-            )
-        return points
-
+            values = by_date(draws, outcome, date, shares)
+            stats[side, date] = describe(values, independent=side == "prior")
     return {
         "per": timeline.per,
         "checkpoints": [date.isoformat() for date in timeline.checkpoints],
         "by": {
-            date.isoformat(): _prior_and_posterior(
-                lambda draws, date=date: by_date(draws, outcome, date), posterior, prior, describe
-            )
+            date.isoformat(): {side: stats[side, date] for side in ("prior", "posterior")}
             for date in timeline.checkpoints
         },
         "rate": None if outcome.parents else rate_entry(outcome, 0, posterior, prior, describe),
-        "curve": {"prior": curve(prior, True), "posterior": curve(posterior, False)},
+        "curve": {
+            side: [
+                {"date": date.isoformat(), "mean": point["mean"], "hdi90": point["hdi90"]}
+                for (on, date), point in stats.items()
+                if on == side
+            ]
+            for side in ("prior", "posterior")
+        },
     }
 
 
