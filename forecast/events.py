@@ -158,9 +158,8 @@ def period_entry(outcome: Outcome, period: int) -> dict | None:
     timeline = outcome.timeline
     if not timeline.breaks:
         return None
-    starts = (timeline.as_of, *timeline.breaks)
-    ends = (*timeline.breaks, timeline.horizon)
-    return {"from": starts[period].isoformat(), "until": ends[period].isoformat()}
+    start, end = timeline.period_dates[period]
+    return {"from": start.isoformat(), "until": end.isoformat()}
 
 
 def rate_entry(outcome: Outcome, row: int, posterior, prior, describe) -> dict:

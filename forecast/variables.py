@@ -66,10 +66,7 @@ def rate_dims(outcome: Outcome) -> tuple[str, ...]:
 
 def period_labels(outcome: Outcome) -> list[str]:
     """Each period of an event's timeline by its dates: `2018-05-20 to 2018-11-06`, ..."""
-    timeline = outcome.timeline
-    starts = (timeline.as_of, *timeline.breaks)
-    ends = (*timeline.breaks, timeline.horizon)
-    return [f"{a.isoformat()} to {b.isoformat()}" for a, b in zip(starts, ends, strict=True)]
+    return [f"{a.isoformat()} to {b.isoformat()}" for a, b in outcome.timeline.period_dates]
 
 
 def is_sampling_coordinate(name: str) -> bool:

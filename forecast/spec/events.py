@@ -516,7 +516,7 @@ def read_period(
     check: Checker, item: dict, path: KeyPath, name: str, timeline: Timeline
 ) -> int | None:
     """Which period of the timeline the data bear on: its index, named by the date it ends."""
-    ends = (*timeline.breaks, timeline.horizon)
+    ends = tuple(end for _, end in timeline.period_dates)
     listed = ", ".join(str(date) for date in ends)
     if not timeline.breaks:
         if "period" in item:

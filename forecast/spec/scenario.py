@@ -38,11 +38,15 @@ class Timeline:
         return (date - self.as_of).days / YEAR_DAYS
 
     @property
+    def period_dates(self) -> tuple[tuple[dt.date, dt.date], ...]:
+        """(first day, end) of each period: as_of or a break, then the next break or the
+        horizon."""
+        return tuple(zip((self.as_of, *self.breaks), (*self.breaks, self.horizon), strict=True))
+
+    @property
     def periods(self) -> tuple[tuple[float, float], ...]:
         """(start, end) of each period, in years from as_of."""
-        ends = (*self.breaks, self.horizon)
-        starts = (self.as_of, *self.breaks)
-        return tuple((self.years(a), self.years(b)) for a, b in zip(starts, ends, strict=True))
+        return tuple((self.years(a), self.years(b)) for a, b in self.period_dates)
 
     def exposure(self, date: dt.date) -> tuple[float, ...]:
         """How many years of each period lie between as_of and `date`: the cumulative hazard by
