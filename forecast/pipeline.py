@@ -10,8 +10,6 @@ import datetime as dt
 import json
 import os
 import platform
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ import numpy as np
 
 from forecast import SUMMARY_FORMAT, __version__
 from forecast.errors import RunError
+from forecast.folders import Staging, swap_in
 from forecast.spec import Scenario
 from forecast.spec.overrides import describe_overrides
 
@@ -278,7 +277,7 @@ def write_run(
     name = scenario.run_name
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / name
-    with _staging(out_dir, name) as staging:
+    with Staging(out_dir, name) as staging:
         _write_json(staging / "summary.json", summary)
         tree.to_netcdf(staging / "posterior.nc", engine="h5netcdf")
         (staging / "scenario.yaml").write_text(scenario.text, encoding="utf-8")
@@ -289,7 +288,7 @@ def write_run(
             write_reports(staging, formats=report_formats, paper=options.paper)
         if options.cancelled is not None and options.cancelled():
             raise KeyboardInterrupt
-        _swap_in(staging, final)
+        swap_in(staging, final)
     written = [final / "summary.json", final / "posterior.nc"]
     written += [final / f"report.{f}" for f in ("html", "pdf") if f in options.formats]
     if "html" in options.formats or (out_dir / "index.html").exists():
@@ -313,7 +312,7 @@ def redraw_reports(run_dir: Path, *, formats: set[str], paper: str) -> list[Path
 
     # The run's own files are read in place; only the new reports go to a staging folder, to be
     # moved in once both are complete.
-    with _staging(run_dir.parent, run_dir.name) as staging:
+    with Staging(run_dir.parent, run_dir.name) as staging:
         written = []
         for report in write_reports(run_dir, formats=formats, paper=paper, into=staging):
             os.replace(report, run_dir / report.name)
@@ -321,38 +320,6 @@ def redraw_reports(run_dir: Path, *, formats: set[str], paper: str) -> list[Path
     if "html" in formats:
         write_index(run_dir.parent)
     return written
-
-
-class _staging:
-    """A temporary folder beside the final one, removed if anything fails."""
-
-    def __init__(self, out_dir: Path, stem: str):
-        self.out_dir, self.stem = out_dir, stem
-
-    def __enter__(self) -> Path:
-        self.path = Path(tempfile.mkdtemp(prefix=f".{self.stem}.", dir=self.out_dir))
-        # mkdtemp makes the folder private; a run folder is as readable as any other.
-        umask = os.umask(0)
-        os.umask(umask)
-        self.path.chmod(0o777 & ~umask)
-        return self.path
-
-    def __exit__(self, *exc):
-        shutil.rmtree(self.path, ignore_errors=True)
-        return False
-
-
-def _swap_in(staging: Path, final: Path) -> None:
-    """Replace `final` by the complete `staging` folder with two renames."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(final, old)
-    os.replace(staging, final)
-    staging.mkdir()  # so that the staging context has something to remove
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -18,10 +18,8 @@ import dataclasses
 import datetime as dt
 import itertools
 import math
-import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from pathlib import Path, PurePath
 import numpy as np
 
 from forecast.errors import OptionError, Problem, RunError, ScenarioError
+from forecast.folders import staging_folder, swap_in
 from forecast.spec import Override, Scenario, WhatIf
 from forecast.spec.overrides import (
     PathError,
@@ -659,13 +658,10 @@ def write_sweep(
     folder = Path(folder)
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        staging = staging_folder(folder.parent, folder.name)
     except OSError as error:
         raise RunError(f"cannot write into {folder.parent}: {error.strerror}") from None
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)  # as readable as any other folder, not mkdtemp's 0700
         text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
         (staging / FILES["json"]).write_text(text + "\n", encoding="utf-8")
         pages = set(formats) & {"html", "pdf"}
@@ -673,12 +669,7 @@ def write_sweep(
             from forecast.report.sweep_page import write_sweep_pages
 
             write_sweep_pages(document, staging, formats=pages, paper=paper)
-        old = folder.with_name(f".{folder.name}.old")
-        if folder.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(folder, old)
-        os.replace(staging, folder)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_in(staging, folder)
     except OSError as error:
         raise RunError(f"cannot write {folder}: {error.strerror}") from None
     finally:
