@@ -296,19 +296,7 @@ class _ReadCase:
 
 
 def _rate_cases(check: Checker, value, path: KeyPath, outcome) -> tuple[_ReadCase, ...] | None:
-    if not isinstance(value, list) or not value:
-        check.fail(
-            path,
-            "cases must be a non-empty list of {name, events, exposure} or {name, waiting_time}",
-        )
-        return None
-    result = []
-    names: set[str] = set()
-    for index, item in enumerate(value):
-        cpath = (*path, index)
-        item = check.mapping(item, cpath, "a case")
-        if item is None:
-            continue
+    def read(item: dict, cpath: KeyPath) -> tuple[str, tuple] | None:
         binary = [key for key in ("successes", "trials") if key in item]
         if binary:
             check.fail(
@@ -317,25 +305,39 @@ def _rate_cases(check: Checker, value, path: KeyPath, outcome) -> tuple[_ReadCas
                 "{name, waiting_time}; successes and trials are for binary outcomes",
                 key=True,
             )
-            continue
+            return None
         check.check_keys(item, cpath, keys.RATE_CASE)
         if not set(item) <= set(keys.RATE_CASE.names) or "name" not in item:
-            continue
+            return None
         name = check.text(item["name"], (*cpath, "name"))
         data = read_event_data(check, item, cpath, str(outcome), single="waiting_time")
-        if name is None or data is None:
-            continue
-        if name in names:
-            check.fail((*cpath, "name"), f"duplicate case name '{name}'")
-            continue
-        names.add(name)
-        result.append(_ReadCase(name, data))
-    return tuple(result) if len(result) == len(value) else None
+        return None if name is None or data is None else (name, data)
+
+    listed = "{name, events, exposure} or {name, waiting_time}"
+    cases = _each_case(check, value, path, listed, read)
+    return None if cases is None else tuple(_ReadCase(name, data) for name, data in cases)
 
 
 def _cases(check: Checker, value, path: KeyPath, outcome=None) -> tuple[Case, ...] | None:
+    def read(item: dict, cpath: KeyPath) -> tuple[str, tuple] | None:
+        if isinstance(outcome, str) and refuse_event_data(check, item, cpath, "binary", outcome):
+            return None
+        check.check_keys(item, cpath, keys.CASE)
+        if not set(keys.CASE.names) <= set(item):
+            return None
+        name = check.text(item["name"], (*cpath, "name"))
+        data = _binary_counts(check, item, cpath, "a case")
+        return None if name is None or data is None else (name, data)
+
+    cases = _each_case(check, value, path, "{name, successes, trials}", read)
+    return None if cases is None else tuple(Case(name, *data) for name, data in cases)
+
+
+def _each_case(check: Checker, value, path: KeyPath, listed: str, read) -> list | None:
+    """A reference class's cases, each mapping read by `read(item, where)` into (name, data)
+    or None; names must be unique. None unless every case is good."""
     if not isinstance(value, list) or not value:
-        check.fail(path, "cases must be a non-empty list of {name, successes, trials}")
+        check.fail(path, f"cases must be a non-empty list of {listed}")
         return None
     result = []
     names: set[str] = set()
@@ -344,18 +346,12 @@ def _cases(check: Checker, value, path: KeyPath, outcome=None) -> tuple[Case, ..
         item = check.mapping(item, cpath, "a case")
         if item is None:
             continue
-        if isinstance(outcome, str) and refuse_event_data(check, item, cpath, "binary", outcome):
+        case = read(item, cpath)
+        if case is None:
             continue
-        check.check_keys(item, cpath, keys.CASE)
-        if not set(keys.CASE.names) <= set(item):
+        if case[0] in names:
+            check.fail((*cpath, "name"), f"duplicate case name '{case[0]}'")
             continue
-        name = check.text(item["name"], (*cpath, "name"))
-        data = _binary_counts(check, item, cpath, "a case")
-        if name is None or data is None:
-            continue
-        if name in names:
-            check.fail((*cpath, "name"), f"duplicate case name '{name}'")
-            continue
-        names.add(name)
-        result.append(Case(name, *data))
-    return tuple(result) if len(result) == len(value) else None
+        names.add(case[0])
+        result.append(case)
+    return result if len(result) == len(value) else None
