@@ -72,6 +72,15 @@ def log_density(scenario: Scenario):
         return compiled.log_density
 
 
+def unconstrained_density(scenario: Scenario):
+    """The kept model on the sampler's scale (`forecast.moment_matching`)."""
+    with _quiet_pymc():
+        compiled, _ = compiled_models.compiled_for(
+            scenario, prior_draws=PRIOR_DRAWS, target_accept=target_accept(scenario)
+        )
+        return compiled.unconstrained_density
+
+
 def sample(
     scenario: Scenario,
     settings: Settings,

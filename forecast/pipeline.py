@@ -131,7 +131,7 @@ def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, obje
         },
         "outcomes": summarize.summarize_outcomes(scenario, posterior, prior),
         "scenarios": summarize.summarize_scenarios(scenario, posterior, prior, rng),
-        "evidence": _evidence(scenario, posterior, settings, refit_warnings),
+        "evidence": _evidence(scenario, posterior_dataset, posterior, settings, refit_warnings),
         "reference_classes": summarize.summarize_reference_classes(
             scenario, posterior_dataset, posterior, rng
         ),
@@ -166,24 +166,49 @@ def _variant(scenario: Scenario) -> dict | None:
     }
 
 
-def _evidence(scenario, posterior, settings, refit_warnings: list[str]) -> list[dict]:
+def _evidence(
+    scenario, posterior_dataset, posterior, settings, refit_warnings: list[str]
+) -> list[dict]:
     """Each evidence item with the posterior of what it bears on, with and without it.
 
-    Diagnostics of any model sampled again without an item are added to `refit_warnings`.
+    Without an item: the draws reweighted by the inverse of its likelihood; where those weights
+    are unreliable, the draws moved toward the posterior without it and weighted again (moment
+    matching); where that fails too, the model sampled again without it. Diagnostics of any
+    model sampled again are added to `refit_warnings`.
     """
     from dataclasses import replace
 
     from forecast import events, inference, summarize
+    from forecast import model as scenario_model
+    from forecast.moment_matching import Matcher
     from forecast.worlds import Draws
 
+    matcher = Matcher(scenario, posterior_dataset, scenario_model.model_data(scenario))
     result = []
     for index, item in enumerate(scenario.evidence):
         with_item = summarize.describe_target(
             scenario, index, summarize.target_draws(scenario, index, posterior)
         )
-        without, khat = summarize.without_by_reweighting(scenario, index, posterior)
+        without, khat, r_eff = summarize.without_by_reweighting(scenario, index, posterior)
         method = f"importance reweighting of the posterior draws (PSIS, k-hat {khat:.2f})"
-        if not khat <= PSIS_LIMIT:
+        if not khat <= PSIS_LIMIT and (
+            moved := matcher(
+                scenario_model.model_data(scenario, leave_out=frozenset({index})), r_eff
+            )
+        ):
+            moved_draws, weights = moved
+            without = summarize.describe_target_weighted(
+                scenario,
+                index,
+                summarize.target_draws(scenario, index, moved_draws),
+                weights,
+                r_eff,
+            )
+            method = (
+                "importance reweighting of the posterior draws moved toward the posterior "
+                f"without this item (moment matching; PSIS k-hat {khat:.2f} before the move)"
+            )
+        elif not khat <= PSIS_LIMIT:
             refit = inference.sample(
                 scenario,
                 replace(settings, draws=inference.REFIT_DRAWS, chains=inference.REFIT_CHAINS),

@@ -170,12 +170,14 @@ def describe_target(scenario: Scenario, index: int, values: np.ndarray, **kwargs
     return {c: describe(values[..., i], **kwargs) for i, c in enumerate(outcome.categories)}
 
 
-def without_by_reweighting(scenario: Scenario, index: int, draws: Draws) -> tuple[dict, float]:
+def without_by_reweighting(
+    scenario: Scenario, index: int, draws: Draws
+) -> tuple[dict, float, float]:
     """Posterior of the item's target without the item, by Pareto-smoothed importance sampling.
 
     The posterior without item i is the posterior divided by the item's likelihood L_i^w, so the
-    draws are weighted by 1 / L_i^w. Returns the STATS and the Pareto k-hat of the weights; above
-    0.7 they are unreliable.
+    draws are weighted by 1 / L_i^w. Returns the STATS, the Pareto k-hat of the weights (above
+    0.7 they are unreliable) and the draws' relative efficiency used for it.
     """
     loglik = evidence_loglik(scenario, index, draws)
     values = target_draws(scenario, index, draws)
@@ -190,12 +192,20 @@ def without_by_reweighting(scenario: Scenario, index: int, draws: Draws) -> tupl
     log_weights, khat = array_stats.psislw(loglik.ravel(), r_eff=r_eff, axis=-1)
     weights = np.exp(log_weights - log_weights.max())
     weights /= weights.sum()
+    return describe_target_weighted(scenario, index, values, weights, r_eff), float(khat), r_eff
+
+
+def describe_target_weighted(
+    scenario: Scenario, index: int, values: np.ndarray, weights: np.ndarray, r_eff: float
+) -> dict:
+    """STATS of an item's target (`target_draws`) under weights over its draws."""
+    per_value = values[..., np.newaxis] if values.ndim == 2 else values
     flat = per_value.reshape(-1, per_value.shape[-1])
     described = [describe_weighted(flat[:, k], weights, r_eff) for k in range(flat.shape[1])]
     outcome = scenario.outcome(scenario.evidence[index].outcome)
     if outcome.is_binary:
-        return described[0], float(khat)
-    return dict(zip(outcome.categories, described, strict=True)), float(khat)
+        return described[0]
+    return dict(zip(outcome.categories, described, strict=True))
 
 
 def describe_weighted(values: np.ndarray, weights: np.ndarray, r_eff: float = 1.0) -> dict:

@@ -500,9 +500,9 @@ def compute_sweep(
     draws = Draws(base, posterior)
     quantities = sweep_quantities(base, draws, np.random.default_rng(settings.seed))
     r_eff = relative_efficiency(_leaves(quantities))
-    density = inference.log_density(base)
+    density = inference.log_density(base).at(posterior)
     data = scenario_model.model_data(base)
-    log_prior, log_likelihood = density(posterior, data)
+    log_prior, log_likelihood = density(data)
     reference = log_prior + log_likelihood
     again = resample_settings(settings)
     warnings = [f"the file's own run: {warning}" for warning in diagnostics["warnings"]]
@@ -511,9 +511,7 @@ def compute_sweep(
     try:
         for position, point in enumerate(plan.points):
             clock = time.perf_counter()
-            log_prior, log_likelihood = density(
-                posterior, scenario_model.model_data(point.scenario)
-            )
+            log_prior, log_likelihood = density(scenario_model.model_data(point.scenario))
             weights, khat = psis_weights(log_prior + log_likelihood - reference, r_eff)
             ess = float(1 / np.sum(weights**2)) if math.isfinite(khat) else None
             entry = {"values": list(point.values), "khat": _finite(khat), "ess": ess}
@@ -547,7 +545,7 @@ def compute_sweep(
         else:
             finished = jobs.run(batch, on_finished=point_done)
     finally:
-        density(posterior, data)  # the file's numbers back, for whoever uses the model next
+        density.set(data)  # the file's numbers back, for whoever uses the model next
     failed = [done for done in finished if not done.ok]
     if failed:
         raise RunError(

@@ -100,3 +100,38 @@ def test_a_kept_pymc_step_starts_every_run_untuned():
         np.testing.assert_array_equal(
             fresh.tree["posterior"][name].values, kept.tree["posterior"][name].values, name
         )
+
+
+def test_nutpies_raw_trace_becomes_the_groups_nutpie_itself_would_make():
+    import nutpie
+    import pandas as pd
+    from nutpie.sample import _arrow_to_arviz
+
+    from forecast import model as scenario_model
+
+    scenario = parse_scenario(TEXT.encode(), "cached.yaml")
+    kept, _ = compiled.compiled_for(scenario, prior_draws=inference.PRIOR_DRAWS, target_accept=0.9)
+    import pymc as pm
+
+    pm.set_data(scenario_model.model_data(scenario), model=kept.model)
+    trace = nutpie.sample(
+        kept.posterior, draws=50, tune=30, chains=2, seed=3, progress_bar=False,
+        return_raw_trace=True,
+    )  # fmt: skip
+    draw_batches, stat_batches = trace.get_arrow_trace()
+    ours = compiled._nutpie_tree(draw_batches, stat_batches, coords=kept.posterior.coords)
+    theirs = _arrow_to_arviz(
+        draw_batches,
+        stat_batches,
+        skip_vars=sorted(compiled.NUTPIE_UNASKED_STATISTICS),
+        coords={name: pd.Index(values) for name, values in kept.posterior.coords.items()},
+    )
+    for group in ("posterior", "sample_stats"):
+        mine, nutpies = ours[group].to_dataset(), theirs[group].to_dataset()
+        assert set(mine.data_vars) == set(nutpies.data_vars)
+        for name in nutpies.data_vars:
+            assert mine[name].dims == nutpies[name].dims, name
+            assert mine[name].dtype == nutpies[name].dtype, name
+            if mine[name].dtype.kind in "fiub":
+                np.testing.assert_array_equal(mine[name].values, nutpies[name].values)
+        assert mine.sizes["draw"] == 50

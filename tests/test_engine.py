@@ -268,12 +268,10 @@ evidence:
         assert "k-hat" in item["method"]
 
 
-def test_unstable_importance_weights_sample_the_model_again_without_the_item():
-    # 300 of 1,000 leaves a posterior far narrower than the one without it: importance weights
-    # 1 / L cannot stand in for that (k-hat well above 0.7), so the item is left out and the
-    # model sampled again. Without it only Beta(2 + 2, 3 + 2) is left.
-    summary = run(
-        """
+# 300 of 1,000 leaves a posterior far narrower than the one without it: importance weights
+# 1 / L cannot stand in for that (k-hat well above 0.7). Without it only Beta(2 + 2, 3 + 2) is
+# left; with it, the weak item leaves Beta(2 + 300, 3 + 700).
+STRONG_ITEM = """
 version: 1
 title: leave a strong item out
 outcomes:
@@ -281,11 +279,29 @@ outcomes:
 evidence:
   - {outcome: success, successes: 300, trials: 1000}
   - {outcome: success, successes: 2, trials: 4}
-""",
-        draws=1000,
-        chains=2,
-        seed=5,
-    )
+"""
+
+
+def test_unstable_importance_weights_are_moment_matched_without_the_item():
+    # The draws are moved toward the posterior without the item and weighted again.
+    summary = run(STRONG_ITEM, draws=1000, chains=2, seed=5)
+    strong, weak = summary["evidence"]
+    assert strong["method"].startswith("importance reweighting of the posterior draws moved")
+    assert float(strong["method"].rsplit("k-hat ", 1)[1].split()[0]) > 0.7
+    exact = stats.beta(2 + 2, 3 + 2)
+    close(strong["without"], exact.mean())
+    # The sd against the exact sd, with the weighted draws' effective size from their own MCSE.
+    without = strong["without"]
+    close_sd(without, exact.std(), ess=(without["sd"] / without["mcse"]) ** 2)
+    assert "importance reweighting" in weak["method"]
+    close(weak["without"], 302 / 1005)
+
+
+def test_where_moment_matching_fails_too_the_model_is_sampled_again(monkeypatch):
+    from forecast import moment_matching
+
+    monkeypatch.setattr(moment_matching.Matcher, "__call__", lambda self, changed, r_eff: None)
+    summary = run(STRONG_ITEM, draws=1000, chains=2, seed=5)
     strong, weak = summary["evidence"]
     assert strong["method"].startswith("sampled again without this item"), strong["method"]
     khat = float(strong["method"].rsplit("k-hat ", 1)[1].rstrip(")"))
@@ -297,7 +313,6 @@ evidence:
     # The sd of the refit's draws, against the exact sd, with the ESS of independent-ish draws
     # taken conservatively as a quarter of the refit's draws.
     close_sd(strong["without"], exact.std(), ess=REFIT_CHAINS * REFIT_DRAWS / 4)
-    # The weak item is removed by reweighting, and the strong one is left: Beta(2 + 300, 3 + 700).
     assert "importance reweighting" in weak["method"]
     close(weak["without"], 302 / 1005)
 

@@ -224,13 +224,17 @@ def test_bars_worked_out_by_sampling_again_are_marked():
         entry("outcomes.b.prior", -0.1, 0.1, refit=[], khat=0.9),
         entry("outcomes.c.prior", -0.1, 0.1, refit=[], khat=0.69),
         entry("outcomes.d.prior", -0.1, 0.1, refit=[], khat=None),
+        # Reweighted after moving the draws (moment matching): as trusted as plain reweighting.
+        {**entry("outcomes.e.prior", -0.1, 0.1, refit=[], khat=0.9), "moment_matched": ["low"]},
     ]
-    result = compute_tornado("freeze", 0.62, tornado, ["a", "b", "c", "d"], khat_limit=0.7)
+    labels = ["a", "b", "c", "d", "e"]
+    result = compute_tornado("freeze", 0.62, tornado, labels, khat_limit=0.7)
     assert {b.label: b.sampled_again for b in result.bars} == {
         "a": True,
         "b": True,
         "c": False,
         "d": True,
+        "e": False,
     }
 
 

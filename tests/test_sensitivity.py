@@ -84,3 +84,28 @@ def test_power_scaling_diagnoses_each_outcome_and_scenario(summary):
         assert values["diagnosis"] in (None, "prior-data conflict", "weak likelihood")
     # q's row without a parent combination observed rests on its prior alone.
     assert scaling["q"]["likelihood"] < scaling["q"]["prior"]
+
+
+# A strong prior, Beta(20, 80), and weak evidence, 1 success in 5 trials: moving the prior's mean
+# by 0.1 moves the posterior by two and a half of its sds, further than reweighting the draws can
+# follow (k-hat above 0.7). Moment matching moves the draws first; the closed forms are the
+# means of Beta(11, 94) and Beta(31, 74).
+STRONG_PRIOR = """\
+version: 1
+title: a strong prior
+seed: 3
+sampling: {draws: 1000, tune: 500, chains: 2}
+outcomes:
+  p: {prior: {beta: [20, 80]}}
+evidence:
+  - {outcome: p, successes: 1, trials: 5}
+"""
+
+
+def test_a_change_reweighting_cannot_follow_is_moment_matched_to_the_closed_forms():
+    scenario = parse_scenario(STRONG_PRIOR.encode(), "strong.yaml")
+    prior = entry(pipeline.compute_summary(scenario, pipeline.RunOptions())[0], "outcomes.p.prior")
+    assert prior["khat"] > 0.7
+    assert prior["moment_matched"] == ["low", "high"] and prior["refit"] == []
+    close(prior["effects"]["p"]["low"], 11 / 105, prior["mcse"]["low"])
+    close(prior["effects"]["p"]["high"], 31 / 105, prior["mcse"]["high"])

@@ -312,8 +312,10 @@ def compute_tornado(
                 float(effect["low"]),
                 float(effect["high"]),
                 # A k-hat past the engine's limit means its means were not reweighted but
-                # sampled again; one missing or not a number was never trusted either.
-                sampled_again=bool(entry["refit"]) or khat is None or not khat <= khat_limit,
+                # moment-matched or sampled again; one missing or not a number was never trusted
+                # either.
+                sampled_again=bool(entry["refit"])
+                or ((khat is None or not khat <= khat_limit) and not entry.get("moment_matched")),
             )
         )
     bars.sort(key=lambda bar: -bar.swing)

@@ -1,0 +1,47 @@
+"""Moment matching on its own: draws of one Gaussian weighted to another, against exact means."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from forecast.moment_matching import moment_match
+from forecast.sensitivity import psis_weights
+
+
+def gaussian(mean, cov):
+    return lambda points: stats.multivariate_normal(mean, cov).logpdf(points)
+
+
+def test_draws_far_from_the_target_are_moved_and_weighted_to_its_mean():
+    rng = np.random.default_rng(1)
+    cov = np.array([[1.0, 0.6], [0.6, 1.0]])
+    points = rng.multivariate_normal([0.0, 0.0], cov, size=4000)
+    target_mean, target_cov = np.array([2.5, -1.0]), 0.5 * cov
+    log_target, log_base = gaussian(target_mean, target_cov), gaussian([0.0, 0.0], cov)
+    _, plain_khat = psis_weights(log_target(points) - log_base(points), 1.0)
+    assert plain_khat > 0.7
+
+    matched = moment_match(
+        points, log_target, log_base, khat_limit=0.7, r_eff=1.0, psis=psis_weights
+    )
+    assert matched is not None and matched.khat <= 0.7
+    mean = matched.weights @ matched.points
+    # The weighted mean's standard error, each coordinate, from the weights themselves.
+    error = np.sqrt(matched.weights**2 @ (matched.points - mean) ** 2)
+    assert np.all(np.abs(mean - target_mean) <= 4 * error), (mean, error)
+
+
+def test_nothing_is_returned_where_no_map_helps():
+    rng = np.random.default_rng(2)
+    points = rng.normal(size=(4000, 1))
+    # A target with no finite density where the draws are: no weight can be computed.
+    matched = moment_match(
+        points,
+        lambda p: np.full(p.shape[0], -np.inf),
+        gaussian([0.0], [[1.0]]),
+        khat_limit=0.7,
+        r_eff=1.0,
+        psis=psis_weights,
+    )
+    assert matched is None
