@@ -16,6 +16,7 @@ milliseconds), against a quarter of a second or more for sampling again.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,7 +57,9 @@ def moment_match(
         log_base_at_points = log_base(points)
     log_proposal = log_base_at_points
     current = points
-    weights, khat = psis(log_target(current) - log_proposal, r_eff)
+    weights, khat = _weights(log_target(current), log_proposal, r_eff, psis)
+    if weights is None:
+        return None
     # The map from the original draws to the current ones: x -> x @ scale.T + shift.
     scale, shift = np.eye(points.shape[1]), np.zeros(points.shape[1])
     moved_at_all = False
@@ -69,8 +72,8 @@ def moment_match(
                 continue
             matrix, offset, log_det = step
             candidate = current @ matrix.T + offset
-            moved_weights, moved_khat = psis(
-                log_target(candidate) - (log_proposal - log_det), r_eff
+            moved_weights, moved_khat = _weights(
+                log_target(candidate), log_proposal - log_det, r_eff, psis
             )
             if moved_khat < khat:
                 current, weights, khat = candidate, moved_weights, moved_khat
@@ -98,11 +101,32 @@ def _split(points, log_base_at_points, scale, shift, log_target, log_base, r_eff
     at_back[half:] = log_base(np.linalg.solve(scale, (points[half:] - shift).T).T)
     _, log_det = np.linalg.slogdet(scale)
     log_mixture = np.logaddexp(at_mixed, at_back - log_det)
-    log_weights = log_target(mixed) - log_mixture
-    if not np.all(np.isfinite(log_weights)):
+    weights, khat = _weights(log_target(mixed), log_mixture, r_eff, psis)
+    if weights is None:
         return None
-    weights, khat = psis(log_weights, r_eff)
     return Matched(mixed, weights, khat)
+
+
+def _weights(log_target, log_proposal, r_eff, psis) -> tuple[np.ndarray | None, float]:
+    """Pareto-smoothed weights of draws of the proposal for the target, and their k-hat; (None,
+    inf) where they cannot be computed.
+
+    A moved draw can land where the changed posterior has no density to speak of (a probability
+    so near 0 that the evidence's likelihood underflows): such a draw weighs nothing, and the
+    other draws' weights are smoothed among themselves. Any other non-finite weight means the
+    densities cannot be trusted there.
+    """
+    log_weights = log_target - log_proposal
+    nothing = np.isneginf(log_target) & np.isfinite(log_proposal)
+    rest = log_weights[~nothing]
+    if rest.size < 2 or not np.all(np.isfinite(rest)):
+        return None, math.inf
+    smoothed, khat = psis(rest, r_eff)
+    if not np.isfinite(khat) and khat != -math.inf:
+        return None, math.inf
+    weights = np.zeros(log_weights.size)
+    weights[~nothing] = smoothed
+    return weights, khat
 
 
 def _mean(points: np.ndarray, weights: np.ndarray):

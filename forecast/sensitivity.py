@@ -487,12 +487,13 @@ def power_scaling(scenario: Scenario, values: dict[str, np.ndarray], groups: dic
     be 0 / 0 for it.
     """
     varying = {name: v for name, v in values.items() if np.ptp(v) > 0}
-    tree = xr.DataTree.from_dict(
-        {
-            "posterior": xr.Dataset({name: (("chain", "draw"), v) for name, v in varying.items()}),
-            **groups,
-        }
+    # One variable along a `quantity` dimension rather than a variable each: psense smooths the
+    # weights once either way, but applies its distance once per variable.
+    stacked = np.stack(list(varying.values()), axis=-1) if varying else np.zeros((1, 1, 0))
+    posterior = xr.Dataset(
+        {"quantity": (("chain", "draw", "name"), stacked)}, coords={"name": list(varying)}
     )
+    tree = xr.DataTree.from_dict({"posterior": posterior, **groups})
     prior = _sensitivity_to(tree, "prior", groups["log_prior"]["prior"].values, varying)
     likelihood = _sensitivity_to(
         tree, "likelihood", groups["log_likelihood"]["likelihood"].values, varying
@@ -518,5 +519,5 @@ def _sensitivity_to(tree, group: str, log_density: np.ndarray, values: dict) -> 
 
     if np.ptp(log_density) < 1e-12 or not values:
         return dict.fromkeys(values, 0.0)
-    sensitivity = arviz_stats.psense(tree, group=group)
-    return {name: float(sensitivity[name]) for name in values}
+    sensitivity = arviz_stats.psense(tree, group=group)["quantity"]
+    return {name: float(sensitivity.sel(name=name)) for name in values}

@@ -45,3 +45,30 @@ def test_nothing_is_returned_where_no_map_helps():
         psis=psis_weights,
     )
     assert matched is None
+
+
+def test_moved_draws_where_the_target_has_no_density_weigh_nothing():
+    # The target is a normal truncated below 2.2 (no density there, as where a probability is so
+    # near 0 that the evidence's likelihood underflows), far from the draws: the moved draws that
+    # land below 2.2 weigh nothing, and the rest give the truncated normal's mean.
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(4000, 1))
+
+    def log_target(p):
+        x = p[:, 0]
+        return np.where(x < 2.2, -np.inf, -0.5 * ((x - 3.0) / 0.5) ** 2)
+
+    matched = moment_match(
+        points,
+        log_target,
+        gaussian([0.0], [[1.0]]),
+        khat_limit=0.7,
+        r_eff=1.0,
+        psis=psis_weights,
+    )
+    assert matched is not None and matched.khat <= 0.7
+    assert np.all(matched.weights[log_target(matched.points) == -np.inf] == 0)
+    exact = stats.truncnorm((2.2 - 3.0) / 0.5, np.inf, loc=3.0, scale=0.5).mean()
+    mean = matched.weights @ matched.points[:, 0]
+    error = np.sqrt(matched.weights**2 @ (matched.points[:, 0] - mean) ** 2)
+    assert abs(mean - exact) <= 4 * error, (mean, exact, error)
