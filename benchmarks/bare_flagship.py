@@ -78,8 +78,15 @@ def model() -> pm.Model:
         deal_form = pm.Dirichlet("deal_form", a=concentration)
         a, b = beta_rows("sanctions_relief")
         pm.Beta("sanctions_relief", a, b)
-        a, b = beta_rows("tests_resume")
-        pm.Beta("tests_resume", a, b)
+        # tests_resume is an event: a constant rate per year for each row, Gamma(shape, rate),
+        # and the probability of a test by the horizon, 1 - exp(-rate * years).
+        event = scenario.outcome("tests_resume")
+        gammas = [r.prior.periods[0] for r in event.rows]
+        rates = pm.Gamma(
+            "tests_resume.rate", alpha=[g.shape for g in gammas], beta=[g.rate for g in gammas]
+        )
+        (years,) = event.timeline.exposure(event.timeline.horizon)
+        pm.Deterministic("tests_resume", -pt.expm1(-rates * years))
 
         # P(full_shutdown, summit_held) for the four combinations, then the overall probabilities
         # the evidence without `when` bears on.
@@ -98,6 +105,11 @@ def model() -> pm.Model:
             for (f, s), w in weights.items()
         )
         for index, item in enumerate(scenario.evidence):
+            if item.exposure is not None:  # on the event's rate in the row it names
+                rate = rates[row("tests_resume", deal_form=deal.categories.index("collapse"))]
+                loglik = item.exposure.events * pt.log(rate) - rate * item.exposure.years
+                pm.Potential(f"evidence_{index}", item.weight * loglik)
+                continue
             if item.outcome == "full_shutdown":
                 target = shutdown_if_summit
             elif item.outcome == "troop_drawdown":

@@ -83,8 +83,9 @@ def settings_for(scenario: Scenario, options: RunOptions):
 def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, object]:
     """Sample and summarise; returns (summary dict, DataTree of draws).
 
-    `options.numbers_ready`, if given, is called with the summary but its `sensitivity` block as
-    soon as that is known; the block is computed last, so the numbers are the same either way.
+    `options.numbers_ready`, if given, is called with the summary but its `evidence` and
+    `sensitivity` blocks as soon as that is known; those blocks are computed last, so the numbers
+    are the same either way.
     """
     import xarray as xr
 
@@ -131,20 +132,28 @@ def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, obje
         },
         "outcomes": summarize.summarize_outcomes(scenario, posterior, prior),
         "scenarios": summarize.summarize_scenarios(scenario, posterior, prior, rng),
-        "evidence": _evidence(scenario, posterior_dataset, posterior, settings, refit_warnings),
+        "evidence": None,  # below: after the numbers, since it may sample again
         "reference_classes": summarize.summarize_reference_classes(
             scenario, posterior_dataset, posterior, rng
         ),
         "worlds": top_worlds(posterior, prior, rng),
         "diagnostics": diagnostics,
     }
-    if refit_warnings:
-        diagnostics["warnings"].extend(refit_warnings)
-        diagnostics["ok"] = False
     if options.numbers_ready is not None:
-        # A copy, which the sensitivity block below is not added to; nothing nested in it
+        # A copy, without the evidence and sensitivity blocks added below; nothing nested in it
         # changes from here on.
-        options.numbers_ready(dict(summary))
+        options.numbers_ready({key: v for key, v in summary.items() if key != "evidence"})
+    # Each item's influence (the posterior without it) moves no headline number, and can
+    # sample the model again: after them.
+    summary["evidence"] = _evidence(
+        scenario, posterior_dataset, posterior, settings, refit_warnings
+    )
+    if refit_warnings:
+        summary["diagnostics"] = {
+            **diagnostics,
+            "warnings": [*diagnostics["warnings"], *refit_warnings],
+            "ok": False,
+        }
     # Last, so that the rest of the summary draws from the generator as before.
     summary["sensitivity"], log_groups = summarize_sensitivity(
         scenario, posterior_dataset, posterior, settings, rng

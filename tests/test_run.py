@@ -178,9 +178,25 @@ def test_interrupted_sampling_replaces_nothing(finished_run, tmp_path, monkeypat
     before = {p.name: p.read_bytes() for p in run_dir.iterdir()}
     real_sample = nutpie.sample
 
+    class Stopped:
+        """nutpie's raw trace of chains stopped 50 and 70 draws after their tuning."""
+
+        def __init__(self, trace):
+            self.trace = trace
+
+        def get_arrow_trace(self):
+            import pyarrow
+
+            draws, stats = self.trace.get_arrow_trace()
+            tuned = [int(sum(pyarrow.array(s.column("tuning")).to_pylist())) for s in stats]
+            ends = [t + extra for t, extra in zip(tuned, (50, 70), strict=True)]
+            return (
+                [d.slice(0, end) for d, end in zip(draws, ends, strict=True)],
+                [s.slice(0, end) for s, end in zip(stats, ends, strict=True)],
+            )
+
     def interrupted(*args, **kwargs):
-        tree = real_sample(*args, **kwargs)
-        return tree.isel(draw=slice(0, 50))
+        return Stopped(real_sample(*args, **kwargs))
 
     monkeypatch.setattr(nutpie, "sample", interrupted)
     with pytest.raises(KeyboardInterrupt):

@@ -406,9 +406,10 @@ def test_the_numbers_are_served_before_the_sensitivity_analysis_then_the_whole_s
     changed = scenario_text(0.1)
     save(preview.file, changed)
     held.wait()
-    # The new numbers, without the sensitivity block, while it is computed.
+    # The new numbers, without the evidence and sensitivity blocks, while they are computed.
     early = served_summary(preview.url)
-    assert early["input_sha256"] == sha256(changed) and "sensitivity" not in early
+    assert early["input_sha256"] == sha256(changed)
+    assert "sensitivity" not in early and "evidence" not in early
     state = state_of(preview.url)
     run = state["run"]
     assert run["number"] == first["number"] + 1 and run["sensitivity"] == "computing"
@@ -427,8 +428,10 @@ def test_the_numbers_are_served_before_the_sensitivity_analysis_then_the_whole_s
     assert body == (preview.out / "rain" / "summary.json").read_bytes()
     complete = json.loads(body)
     assert complete["sensitivity"]["tornado"]
-    # The same numbers: the early summary is the complete one but its sensitivity block.
-    assert {key: value for key, value in complete.items() if key != "sensitivity"} == early
+    # The same numbers: the early summary is the complete one but its evidence and sensitivity.
+    assert complete["evidence"]
+    late = ("evidence", "sensitivity")
+    assert {key: value for key, value in complete.items() if key not in late} == early
 
 
 @pytest.mark.slow

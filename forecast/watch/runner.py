@@ -6,8 +6,9 @@ more, of the latest text. A file that validates to the same bytes as the last go
 sampled again. Compiled models stay in this process (forecast.compiled keeps them by
 structure), so a changed prior costs a sampling, not a compile.
 
-The page is told twice: when the run's numbers are known (`numbers_ready`, before the
-sensitivity analysis, which takes longer than the sampling), and when the summary is complete.
+The page is told twice: when the run's numbers are known (`numbers_ready`, before each evidence
+item's influence and the sensitivity analysis, which can take longer than the sampling), and
+when the summary is complete.
 A save during the sensitivity analysis waits for it: that analysis samples the same compiled
 model again, so the next sampling cannot start before it ends.
 

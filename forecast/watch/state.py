@@ -3,8 +3,8 @@
 Every change bumps a version number; the page's event stream sends the state again whenever
 the version moves, and `state.json` gives it on request. The state holds the last good run's
 summary.json bytes, so that `GET /summary.json` answers from memory as soon as a run's numbers
-are known: first without the `sensitivity` block, while it is computed, then complete, while the
-run's folder is being written.
+are known: first without the `evidence` and `sensitivity` blocks, while they are computed, then
+complete, while the run's folder is being written.
 """
 
 from __future__ import annotations
