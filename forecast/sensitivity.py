@@ -173,20 +173,17 @@ class LogDensity:
 
     Built once per structure from the PyMC model: the sampler's transforms removed (the draws
     are of the parameters themselves), vectorised over draws, compiled like the model (about 8 ms
-    a call for the flagship's 4,000 draws, against 180 ms interpreted). A change of some of the
-    data moves only the terms that read them (a prior row moves its outcome's prior, an
-    evidence weight its item's likelihood), so a change is also evaluated on those terms alone,
-    each such set compiled on first use (`at(...).change`): the tornado's forty-odd changes on
-    the flagship cost a tenth of evaluating the whole model for each.
+    a call for the flagship's 4,000 draws, against 180 ms interpreted). One compiled function
+    for the whole model: compiling one per set of terms that a change moves would evaluate a
+    change faster, but a structure new to the machine would compile each (tens of seconds of C
+    compilation for the flagship) to save a fraction of a second a run.
     """
 
     def __init__(self, model):
         import pytensor
         import pytensor.tensor as pt
         from pymc.model.transform.conditioning import remove_value_transforms
-        from pytensor.compile.sharedvalue import SharedVariable
         from pytensor.graph.replace import vectorize_graph
-        from pytensor.graph.traversal import ancestors
 
         plain = remove_value_transforms(model)
         likelihood = [p for p in plain.potentials if _is_data_term(p.name)]
@@ -196,53 +193,14 @@ class LogDensity:
         self.names = [rv.name for rv in plain.free_RVs]
         values = [plain.rvs_to_values[rv] for rv in plain.free_RVs]
         batched = [pt.tensor(dtype=v.type.dtype, shape=(None, *v.type.shape)) for v in values]
-        self._batched = batched
-        self._vectorised = lambda graphs: vectorize_graph(
-            graphs, replace=dict(zip(values, batched, strict=True))
+        outputs = vectorize_graph(
+            [pt.as_tensor(log_prior), pt.as_tensor(log_likelihood)],
+            replace=dict(zip(values, batched, strict=True)),
         )
         self.function = pytensor.function(
-            batched,
-            self._vectorised([pt.as_tensor(log_prior), pt.as_tensor(log_likelihood)]),
-            mode="FAST_RUN",
-            on_unused_input="ignore",
+            batched, outputs, mode="FAST_RUN", on_unused_input="ignore"
         )
         self.data = {v.name: v for v in self.function.get_shared() if v.name}
-        # (is it likelihood, its graph, the model data it reads) for every term of the model.
-        self._terms = []
-        for is_likelihood, parts in (
-            (False, [*plain.free_RVs, *prior_terms]),
-            (True, likelihood),
-        ):
-            for part in parts:
-                term = pt.as_tensor(plain.logp(vars=[part]))
-                reads = {
-                    node.name
-                    for node in ancestors([term])
-                    if isinstance(node, SharedVariable) and node.name in self.data
-                }
-                self._terms.append((is_likelihood, term, frozenset(reads)))
-        self._parts: dict[frozenset[str], object] = {}
-
-    def _part(self, names: frozenset[str]):
-        """The log prior and log likelihood of the terms that read any of `names`, compiled."""
-        import pytensor
-        import pytensor.tensor as pt
-
-        if names not in self._parts:
-            sums = []
-            for is_likelihood in (False, True):
-                terms = [
-                    t for lik, t, reads in self._terms if lik == is_likelihood and reads & names
-                ]
-                sums.append(pt.add(*terms) if len(terms) > 1 else terms[0] if terms else None)
-            zero = pt.constant(0.0)
-            self._parts[names] = pytensor.function(
-                self._batched,
-                self._vectorised([zero if t is None else t for t in sums]),
-                mode="FAST_RUN",
-                on_unused_input="ignore",
-            )
-        return self._parts[names]
 
     def at(self, posterior: xr.Dataset):
         """Of these draws: `evaluate(data)`, the (log prior, log likelihood) at each draw under
@@ -263,7 +221,7 @@ class _DensityAt:
             extra = [d for d in variable.dims if d not in ("chain", "draw")]
             values = variable.transpose("chain", "draw", *extra).values
             self.inputs.append(values.reshape(count, *values.shape[2:]))
-        self._unchanged: dict[frozenset[str], tuple] = {}
+        self._unchanged: tuple[np.ndarray, np.ndarray] | None = None
 
     def set(self, data: dict[str, np.ndarray]) -> None:
         """Give the model these data (the model's own: sampling reads them too)."""
@@ -285,17 +243,13 @@ class _DensityAt:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The change in (log prior, log likelihood) at each draw from `data` to `data` updated
         by `changed`; the model holds `data` before and after."""
-        names = frozenset(changed)
-        part = self.density._part(names)
-        if names not in self._unchanged:
-            self.set(data)
-            self._unchanged[names] = self._shaped(part(*self.inputs))
-        self.set(changed)
+        if self._unchanged is None:
+            self._unchanged = self(data)
         try:
-            moved = self._shaped(part(*self.inputs))
+            moved = self({**data, **changed})
         finally:
-            self.set({name: data[name] for name in names})
-        before = self._unchanged[names]
+            self.set({name: data[name] for name in changed})
+        before = self._unchanged
         return moved[0] - before[0], moved[1] - before[1]
 
 
