@@ -255,14 +255,10 @@ class UnconstrainedDensity:
 
     def points(self, posterior: xr.Dataset) -> np.ndarray:
         """The posterior's draws on the unconstrained scale, flattened: (chain * draw, size)."""
+        from forecast.sensitivity import flat_draws
+
         count = posterior.sizes["chain"] * posterior.sizes["draw"]
-        inputs = []
-        for name in self.free:
-            variable = posterior[name]
-            extra = [d for d in variable.dims if d not in ("chain", "draw")]
-            values = variable.transpose("chain", "draw", *extra).values
-            inputs.append(values.reshape(count, *values.shape[2:]))
-        unconstrained = self._forward(*inputs)
+        unconstrained = self._forward(*flat_draws(posterior, self.free))
         self.shapes = [u.shape[1:] for u in unconstrained]
         return np.concatenate([u.reshape(count, -1) for u in unconstrained], axis=1)
 
@@ -276,9 +272,9 @@ class UnconstrainedDensity:
 
     def set(self, data: dict[str, np.ndarray]) -> None:
         """Give the model these data (the model's own: sampling reads them too)."""
-        for name, value in data.items():
-            if name in self.data:
-                self.data[name].set_value(np.asarray(value, dtype=self.data[name].dtype))
+        from forecast.sensitivity import set_model_data
+
+        set_model_data(self.data, data)
 
     def log_density(self, data: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
         """The log density under `data` as a function of points."""

@@ -90,6 +90,8 @@ def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, obje
     import xarray as xr
 
     from forecast import inference, summarize
+    from forecast import model as scenario_model
+    from forecast.moment_matching import Matcher
     from forecast.sensitivity import summarize_sensitivity
     from forecast.worlds import Draws, top_worlds
 
@@ -145,9 +147,10 @@ def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, obje
         options.numbers_ready({key: v for key, v in summary.items() if key != "evidence"})
     # Each item's influence (the posterior without it) moves no headline number, and can
     # sample the model again: after them.
-    summary["evidence"] = _evidence(
-        scenario, posterior_dataset, posterior, settings, refit_warnings
-    )
+    # One matcher for the evidence items and the tornado: the draws on the sampler's scale are
+    # computed once, by whichever needs them first.
+    matcher = Matcher(scenario, posterior_dataset, scenario_model.model_data(scenario))
+    summary["evidence"] = _evidence(scenario, posterior, settings, refit_warnings, matcher)
     if refit_warnings:
         summary["diagnostics"] = {
             **diagnostics,
@@ -156,7 +159,7 @@ def compute_summary(scenario: Scenario, options: RunOptions) -> tuple[dict, obje
         }
     # Last, so that the rest of the summary draws from the generator as before.
     summary["sensitivity"], log_groups = summarize_sensitivity(
-        scenario, posterior_dataset, posterior, settings, rng
+        scenario, posterior_dataset, posterior, settings, rng, matcher=matcher
     )
     for name, group in log_groups.items():
         tree[name] = xr.DataTree(group)
@@ -175,9 +178,7 @@ def _variant(scenario: Scenario) -> dict | None:
     }
 
 
-def _evidence(
-    scenario, posterior_dataset, posterior, settings, refit_warnings: list[str]
-) -> list[dict]:
+def _evidence(scenario, posterior, settings, refit_warnings: list[str], matcher) -> list[dict]:
     """Each evidence item with the posterior of what it bears on, with and without it.
 
     Without an item: the draws reweighted by the inverse of its likelihood; where those weights
@@ -189,10 +190,8 @@ def _evidence(
 
     from forecast import events, inference, summarize
     from forecast import model as scenario_model
-    from forecast.moment_matching import Matcher
     from forecast.worlds import Draws
 
-    matcher = Matcher(scenario, posterior_dataset, scenario_model.model_data(scenario))
     result = []
     for index, item in enumerate(scenario.evidence):
         with_item = summarize.describe_target(

@@ -210,25 +210,37 @@ class LogDensity:
         return _DensityAt(self, posterior)
 
 
+def flat_draws(posterior: xr.Dataset, names: Sequence[str]) -> list[np.ndarray]:
+    """Each named variable's draws with chains and draws in one leading axis, as the functions
+    batched over draws (LogDensity, moment_matching.UnconstrainedDensity) take them."""
+    count = posterior.sizes["chain"] * posterior.sizes["draw"]
+    result = []
+    for name in names:
+        variable = posterior[name]
+        extra = [d for d in variable.dims if d not in ("chain", "draw")]
+        values = variable.transpose("chain", "draw", *extra).values
+        result.append(values.reshape(count, *values.shape[2:]))
+    return result
+
+
+def set_model_data(shared: dict, data: dict[str, np.ndarray]) -> None:
+    """Give a compiled function's `pm.Data` (by name) these values: the model's own shared
+    variables, so sampling reads them too. Names the function does not read are skipped."""
+    for name, value in data.items():
+        if name in shared:
+            shared[name].set_value(np.asarray(value, dtype=shared[name].dtype))
+
+
 class _DensityAt:
     def __init__(self, density: LogDensity, posterior: xr.Dataset):
         self.density = density
         self.shape = posterior.sizes["chain"], posterior.sizes["draw"]
-        count = self.shape[0] * self.shape[1]
-        self.inputs = []
-        for name in density.names:
-            variable = posterior[name]
-            extra = [d for d in variable.dims if d not in ("chain", "draw")]
-            values = variable.transpose("chain", "draw", *extra).values
-            self.inputs.append(values.reshape(count, *values.shape[2:]))
+        self.inputs = flat_draws(posterior, density.names)
         self._unchanged: tuple[np.ndarray, np.ndarray] | None = None
 
     def set(self, data: dict[str, np.ndarray]) -> None:
         """Give the model these data (the model's own: sampling reads them too)."""
-        shared = self.density.data
-        for name, value in data.items():
-            if name in shared:
-                shared[name].set_value(np.asarray(value, dtype=shared[name].dtype))
+        set_model_data(self.density.data, data)
 
     def _shaped(self, outputs) -> tuple[np.ndarray, np.ndarray]:
         count = self.shape[0] * self.shape[1]
@@ -353,9 +365,12 @@ def _effects(scenario: Scenario, low: dict[str, float], high: dict[str, float]) 
     return effects
 
 
-def summarize_sensitivity(scenario: Scenario, posterior: xr.Dataset, draws, settings, rng) -> dict:
+def summarize_sensitivity(
+    scenario: Scenario, posterior: xr.Dataset, draws, settings, rng, *, matcher=None
+) -> dict:
     """The `sensitivity` block of summary.json (docs/run-output.md), and the groups `log_prior`
-    and `log_likelihood` of the draws (for posterior.nc)."""
+    and `log_likelihood` of the draws (for posterior.nc). `matcher`: the run's
+    moment_matching.Matcher, shared with its evidence items; a new one if not given."""
     from dataclasses import replace
 
     from arviz_stats.base import array_stats
@@ -372,7 +387,7 @@ def summarize_sensitivity(scenario: Scenario, posterior: xr.Dataset, draws, sett
     # Relative efficiency of the draws, for PSIS: the smallest of the quantities reported.
     r_eff = relative_efficiency(list(values.values()))
     tornado = []
-    matcher = Matcher(scenario, posterior, data)
+    matcher = matcher or Matcher(scenario, posterior, data)
     for change in changes(scenario, data):
         means, errors, khats, matched, refit = {}, {}, {}, [], []
         for side, changed in (("low", change.low), ("high", change.high)):
