@@ -80,7 +80,7 @@ class Compiled:
         if self._unconstrained is None:
             from forecast.moment_matching import UnconstrainedDensity
 
-            self._unconstrained = UnconstrainedDensity(self.model)
+            self._unconstrained = UnconstrainedDensity(self.model, self.log_density)
         return self._unconstrained
 
     def sample_posterior(

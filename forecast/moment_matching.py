@@ -16,6 +16,7 @@ milliseconds), against a quarter of a second or more for sampling again.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -211,77 +212,88 @@ class UnconstrainedDensity:
     data: the draws of a posterior as points, the log density (Jacobians included) at points,
     and the model's parameters and deterministics at points, as a posterior dataset.
 
-    Built once per structure from the PyMC model, and only when a change needs it.
+    Built on the run's forecast.sensitivity.LogDensity (the density of the parameters
+    themselves) and PyMC's transforms of the model's parameters, written out below: nothing to
+    compile but the deterministics, which is what makes it cheap for a structure new to the
+    machine. A model with a transform not written out here is matched by sampling again.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, log_density):
         import pytensor
         import pytensor.tensor as pt
-        from pytensor.graph.replace import vectorize_graph
-        from pytensor.graph.traversal import ancestors
+        from pymc.model.transform.conditioning import remove_value_transforms
 
-        free = list(model.free_RVs)
-        values = [model.rvs_to_values[rv] for rv in free]
-        batched = [pt.tensor(dtype=v.type.dtype, shape=(None, *v.type.shape)) for v in values]
-        to_batch = dict(zip(values, batched, strict=True))
-        log_density = vectorize_graph(model.logp(jacobian=True), replace=to_batch)
-        self._log_density = pytensor.function(batched, log_density, on_unused_input="ignore")
-        self.names = [rv.name for rv in [*free, *model.deterministics]]
-        constrained = model.replace_rvs_by_values([*free, *model.deterministics])
-        self._constrained = pytensor.function(
-            batched, vectorize_graph(constrained, replace=to_batch), on_unused_input="ignore"
-        )
-        plain = [rv.type() for rv in free]
-        forward = []
-        for rv, value in zip(free, plain, strict=True):
-            transform = model.rvs_to_transforms[rv]
-            if transform is not None:
-                value = transform.forward(value, *rv.owner.inputs)
-            forward.append(value)
-        random = set(model.basic_RVs)
-        if any(node in random for node in ancestors(forward)):
-            # A transform whose bounds are other parameters: the draws alone do not give the
-            # points, and the sensitivity analysis samples again instead.
-            raise NotImplementedError("a transform depends on other parameters")
-        plain_batched = [pt.tensor(dtype=v.type.dtype, shape=(None, *v.type.shape)) for v in plain]
-        self._forward = pytensor.function(
-            plain_batched,
-            vectorize_graph(forward, replace=dict(zip(plain, plain_batched, strict=True))),
-            on_unused_input="ignore",
-        )
-        self.free = [rv.name for rv in free]
-        self.data = {v.name: v for v in self._log_density.get_shared() if v.name}
-        self.shapes: list[tuple[int, ...]] = []
+        from forecast.batched import vectorized
+
+        start = model.initial_point()
+        self.free, self.transforms, self.shapes = [], [], []
+        for rv in model.free_RVs:
+            transform = type(model.rvs_to_transforms[rv]).__name__
+            if transform not in _TRANSFORMS:
+                raise NotImplementedError(f"no unconstrained scale for {transform}")
+            self.free.append(rv.name)
+            self.transforms.append(_TRANSFORMS[transform])
+            self.shapes.append(start[model.rvs_to_values[rv].name].shape)
+        self.log_density_of_parameters = log_density
+        plain = remove_value_transforms(model)
+        # Both functions take the parameters in the order of the model without transforms.
+        self.order = [self.free.index(rv.name) for rv in plain.free_RVs]
+        if [self.free[i] for i in self.order] != list(log_density.names):
+            raise NotImplementedError("the log density's parameters are not the model's")
+        self.deterministics = [d.name for d in plain.deterministics]
+        self._deterministics = None
+        if self.deterministics:
+            values = [plain.rvs_to_values[rv] for rv in plain.free_RVs]
+            batched = [pt.tensor(dtype=v.type.dtype, shape=(None, *v.type.shape)) for v in values]
+            outputs = vectorized(
+                plain.replace_rvs_by_values(plain.deterministics),
+                replace=dict(zip(values, batched, strict=True)),
+            )
+            self._deterministics = pytensor.function(
+                batched, outputs, mode=_SMALL_GRAPHS, on_unused_input="ignore"
+            )
 
     def points(self, posterior: xr.Dataset) -> np.ndarray:
         """The posterior's draws on the unconstrained scale, flattened: (chain * draw, size)."""
         from forecast.sensitivity import flat_draws
 
         count = posterior.sizes["chain"] * posterior.sizes["draw"]
-        unconstrained = self._forward(*flat_draws(posterior, self.free))
-        self.shapes = [u.shape[1:] for u in unconstrained]
-        return np.concatenate([u.reshape(count, -1) for u in unconstrained], axis=1)
+        parameters = flat_draws(posterior, self.free)
+        return np.concatenate(
+            [
+                transform.forward(values).reshape(count, -1)
+                for transform, values in zip(self.transforms, parameters, strict=True)
+            ],
+            axis=1,
+        )
 
-    def _unflatten(self, points: np.ndarray) -> list[np.ndarray]:
-        parts, start = [], 0
-        for shape in self.shapes:
+    def _parameters(self, points: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """The parameters at `points`, and the log Jacobian of the map to them."""
+        parameters, log_jacobian, start = [], np.zeros(points.shape[0]), 0
+        for transform, shape in zip(self.transforms, self.shapes, strict=True):
             size = int(np.prod(shape))
-            parts.append(points[:, start : start + size].reshape(points.shape[0], *shape))
+            values = points[:, start : start + size].reshape(points.shape[0], *shape)
             start += size
-        return parts
+            parameter, log_jacobian_of_parameter = transform.backward(values)
+            parameters.append(parameter)
+            log_jacobian += log_jacobian_of_parameter.reshape(points.shape[0], -1).sum(axis=1)
+        return parameters, log_jacobian
 
     def set(self, data: dict[str, np.ndarray]) -> None:
         """Give the model these data (the model's own: sampling reads them too)."""
         from forecast.sensitivity import set_model_data
 
-        set_model_data(self.data, data)
+        set_model_data(self.log_density_of_parameters.data, data)
 
     def log_density(self, data: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
         """The log density under `data` as a function of points."""
 
         def at(points: np.ndarray) -> np.ndarray:
             self.set(data)
-            return np.broadcast_to(self._log_density(*self._unflatten(points)), points.shape[:1])
+            parameters, log_jacobian = self._parameters(points)
+            ordered = [parameters[i] for i in self.order]
+            log_prior, log_likelihood = self.log_density_of_parameters.function(*ordered)
+            return log_prior + log_likelihood + log_jacobian
 
         return at
 
@@ -289,7 +301,11 @@ class UnconstrainedDensity:
         """The parameters and deterministics at `points`, with the dimensions of `like` (the
         posterior the points came from, in the same order)."""
         shape = like.sizes["chain"], like.sizes["draw"]
-        outputs = dict(zip(self.names, self._constrained(*self._unflatten(points)), strict=True))
+        parameters, _ = self._parameters(points)
+        outputs = dict(zip(self.free, parameters, strict=True))
+        if self._deterministics is not None:
+            computed = self._deterministics(*(parameters[i] for i in self.order))
+            outputs.update(zip(self.deterministics, computed, strict=True))
         variables = {}
         for name, variable in like.data_vars.items():
             if name not in outputs:
@@ -299,3 +315,62 @@ class UnconstrainedDensity:
             values = np.broadcast_to(outputs[name], (points.shape[0], *sizes))
             variables[name] = (("chain", "draw", *extra), values.reshape(*shape, *values.shape[1:]))
         return xr.Dataset(variables, coords=like.coords)
+
+
+# The deterministics' graph is small (a few sums, products and stacks) and element-wise over
+# draws, so NumPy runs it as fast as compiled code would, and nothing is compiled per structure.
+_SMALL_GRAPHS = "FAST_COMPILE"
+
+
+@dataclass(frozen=True)
+class _Transform:
+    """One of PyMC's transforms in NumPy, over points with leading batch axes: the same maps
+    and Jacobians as pymc.logprob.transforms (checked against PyMC's own log density in
+    tests/test_moment_matching.py)."""
+
+    forward: Callable[[np.ndarray], np.ndarray]  # parameter -> unconstrained
+    # unconstrained -> (parameter, log Jacobian per element or per vector)
+    backward: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def _over_last(function, values: np.ndarray) -> np.ndarray:
+    """A reduction over a short last axis, one slice at a time: NumPy reduces a last axis of
+    three or four numbers many times slower than it combines the slices."""
+    return functools.reduce(function, (values[..., k] for k in range(values.shape[-1])))
+
+
+def _simplex_backward(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # PyMC's simplex: softmax of (z, -sum z); its log Jacobian, log n - n log(sum exp), is
+    # written here through the same sum, which the softmax needs anyway.
+    full = np.concatenate([values, -_over_last(np.add, values)[..., None]], axis=-1)
+    top = _over_last(np.maximum, full)[..., None]
+    exp = np.exp(full - top)
+    total = _over_last(np.add, exp)[..., None]
+    n = full.shape[-1]
+    log_jacobian = np.log(n) - n * (top[..., 0] + np.log(total[..., 0]))
+    return exp / total, log_jacobian
+
+
+def _simplex_forward(values: np.ndarray) -> np.ndarray:
+    log = np.log(values)
+    return log[..., :-1] - log.mean(axis=-1, keepdims=True)
+
+
+def _log_odds_backward(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.special import expit
+
+    # log(sigmoid(z)) + log(1 - sigmoid(z)), without rounding sigmoid(z) to 0 or 1 first.
+    size = np.abs(values)
+    return expit(values), -size - 2 * np.log1p(np.exp(-size))
+
+
+def _log_backward(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.exp(values), values
+
+
+_TRANSFORMS = {
+    "NoneType": _Transform(lambda v: v, lambda v: (v, np.zeros_like(v))),
+    "LogTransform": _Transform(np.log, _log_backward),
+    "LogOddsTransform": _Transform(lambda v: np.log(v) - np.log1p(-v), _log_odds_backward),
+    "SimplexTransform": _Transform(_simplex_forward, _simplex_backward),
+}

@@ -45,6 +45,13 @@ KHAT_LIMIT = 0.7
 REFIT_CHAINS = 2
 REFIT_DRAWS = 200
 REFIT_TUNE = 200
+# The draws on which the high side of a change is checked against the low side's (sides).
+PROBE_DRAWS = 64
+# How far from a constant the difference between the high side's change and its prediction
+# from the low side's may be. The compiled log density is itself off by up to a few 1e-7 at
+# some draws (numba's fast math: the Brexit file's Beta rows, against SciPy's), so less than
+# this is its rounding; a log weight off by 1e-6 moves a weight by a millionth.
+AFFINE_TOLERANCE = 1e-6
 # Power-scaling sensitivity (cumulative Jensen-Shannon distance per log2 of the power) above
 # which a quantity is called sensitive, as in arviz_stats.psense_summary.
 POWER_THRESHOLD = 0.05
@@ -183,7 +190,8 @@ class LogDensity:
         import pytensor
         import pytensor.tensor as pt
         from pymc.model.transform.conditioning import remove_value_transforms
-        from pytensor.graph.replace import vectorize_graph
+
+        from forecast.batched import vectorized
 
         plain = remove_value_transforms(model)
         likelihood = [p for p in plain.potentials if _is_data_term(p.name)]
@@ -193,7 +201,7 @@ class LogDensity:
         self.names = [rv.name for rv in plain.free_RVs]
         values = [plain.rvs_to_values[rv] for rv in plain.free_RVs]
         batched = [pt.tensor(dtype=v.type.dtype, shape=(None, *v.type.shape)) for v in values]
-        outputs = vectorize_graph(
+        outputs = vectorized(
             [pt.as_tensor(log_prior), pt.as_tensor(log_likelihood)],
             replace=dict(zip(values, batched, strict=True)),
         )
@@ -237,6 +245,9 @@ class _DensityAt:
         self.shape = posterior.sizes["chain"], posterior.sizes["draw"]
         self.inputs = flat_draws(posterior, density.names)
         self._unchanged: tuple[np.ndarray, np.ndarray] | None = None
+        count = self.shape[0] * self.shape[1]
+        self._probe = np.unique(np.linspace(0, count - 1, min(PROBE_DRAWS, count)).astype(int))
+        self._unchanged_at_probe: np.ndarray | None = None
 
     def set(self, data: dict[str, np.ndarray]) -> None:
         """Give the model these data (the model's own: sampling reads them too)."""
@@ -250,19 +261,90 @@ class _DensityAt:
         self.set(data)
         return self._shaped(self.density.function(*self.inputs))
 
+    def unchanged(self, data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(log prior, log likelihood) at each draw under `data`, which every change is measured
+        from: evaluated once."""
+        if self._unchanged is None:
+            self._unchanged = self(data)
+        return self._unchanged
+
     def change(
         self, data: dict[str, np.ndarray], changed: dict[str, np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray]:
         """The change in (log prior, log likelihood) at each draw from `data` to `data` updated
         by `changed`; the model holds `data` before and after."""
-        if self._unchanged is None:
-            self._unchanged = self(data)
+        before = self.unchanged(data)
         try:
-            moved = self({**data, **changed})
+            self.set(changed)
+            moved = self._shaped(self.density.function(*self.inputs))
         finally:
             self.set({name: data[name] for name in changed})
-        before = self._unchanged
         return moved[0] - before[0], moved[1] - before[1]
+
+    def sides(
+        self, data: dict[str, np.ndarray], low: dict[str, np.ndarray], high: dict[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The change in the log density (prior and likelihood together) at each draw from
+        `data` to each side of an input moved down and up, up to a constant per side (which
+        importance weights do not see); the model holds `data` before and after.
+
+        Every input the tornado moves is a parameter of a prior's exponential-family density
+        (a Beta's, a Dirichlet's, a Gamma's) or an evidence item's weight, on which the log
+        density depends affinely but for terms that are the same at every draw, and both sides
+        move the same numbers in proportion. So the high side's change is the low side's times
+        that proportion, plus a constant: one evaluation for both. The prediction is checked
+        against the log density itself at PROBE_DRAWS draws (to AFFINE_TOLERANCE), and a side
+        it does not hold for is evaluated as well.
+        """
+        ratio = _proportion(data, low, high)
+        if ratio == 0.0:  # one side is the file's own numbers
+            moved = low if _differs(data, low) else high
+            change = sum(self.change(data, moved))
+            unmoved = np.zeros(self.shape)
+            return (change, unmoved) if moved is low else (unmoved, change)
+        at_low = sum(self.change(data, low))
+        if ratio is not None and np.all(np.isfinite(at_low)):
+            at_high = ratio * at_low
+            if self._holds(data, high, at_high):
+                return at_low, at_high
+        return at_low, sum(self.change(data, high))
+
+    def _holds(self, data, changed, predicted: np.ndarray) -> bool:
+        """Whether `predicted` is the change from `data` to `changed` plus a constant, at the
+        probe draws."""
+        if self._unchanged_at_probe is None:
+            self._unchanged_at_probe = self._at_probe({})
+        try:
+            moved = self._at_probe(changed)
+        finally:
+            self.set({name: data[name] for name in changed})
+        gap = moved - self._unchanged_at_probe - predicted.ravel()[self._probe]
+        return bool(np.all(np.isfinite(gap)) and np.ptp(gap) <= AFFINE_TOLERANCE)
+
+    def _at_probe(self, changed: dict[str, np.ndarray]) -> np.ndarray:
+        """The log density at the probe draws, the model's data updated by `changed`."""
+        self.set(changed)
+        outputs = self.density.function(*(values[self._probe] for values in self.inputs))
+        return sum(np.broadcast_to(o, self._probe.shape) for o in outputs)
+
+
+def _differs(data: dict[str, np.ndarray], changed: dict[str, np.ndarray]) -> bool:
+    return any(not np.array_equal(data[name], value) for name, value in changed.items())
+
+
+def _proportion(data, low, high) -> float | None:
+    """r where high - data = r (low - data) for every number the sides set (0.0 where a side
+    is the file's own numbers); None where the sides do not lie on one line through `data`."""
+    if low.keys() != high.keys():
+        return None
+    down = np.concatenate([np.ravel(low[n] - data[n]) for n in low]).astype(float)
+    up = np.concatenate([np.ravel(high[n] - data[n]) for n in low]).astype(float)
+    if not np.any(down) or not np.any(up):
+        return 0.0
+    ratio = float(up @ down / (down @ down))
+    if not np.allclose(up, ratio * down, rtol=1e-12, atol=1e-12 * np.max(np.abs(up))):
+        return None
+    return ratio
 
 
 def _is_data_term(name: str) -> bool:
@@ -382,7 +464,7 @@ def summarize_sensitivity(
 
     data = scenario_model.model_data(scenario)
     density = inference.log_density(scenario).at(posterior)
-    log_prior, log_likelihood = density(data)
+    log_prior, log_likelihood = density.unchanged(data)
     values = quantities(scenario, draws, rng)
     # Relative efficiency of the draws, for PSIS: the smallest of the quantities reported.
     r_eff = relative_efficiency(list(values.values()))
@@ -390,9 +472,11 @@ def summarize_sensitivity(
     matcher = matcher or Matcher(scenario, posterior, data)
     for change in changes(scenario, data):
         means, errors, khats, matched, refit = {}, {}, {}, [], []
-        for side, changed in (("low", change.low), ("high", change.high)):
-            lp, ll = density.change(data, changed)
-            means[side], mcse, khats[side] = reweighted(lp + ll, values, r_eff)
+        moves = density.sides(data, change.low, change.high)
+        for side, changed, move in zip(
+            ("low", "high"), (change.low, change.high), moves, strict=True
+        ):
+            means[side], mcse, khats[side] = reweighted(move, values, r_eff)
             errors[side] = max(mcse.values(), default=0.0)
             if not khats[side] <= KHAT_LIMIT and (moved := matcher({**data, **changed}, r_eff)):
                 moved_draws, weights = moved

@@ -1,8 +1,10 @@
-"""Moment matching on its own: draws of one Gaussian weighted to another, against exact means."""
+"""Moment matching on its own: draws of one Gaussian weighted to another, against exact means;
+and the model on the sampler's scale that it moves a run's draws on, against PyMC's own."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from forecast.moment_matching import moment_match
@@ -72,3 +74,57 @@ def test_moved_draws_where_the_target_has_no_density_weigh_nothing():
     mean = matched.weights @ matched.points[:, 0]
     error = np.sqrt(matched.weights**2 @ (matched.points[:, 0] - mean) ** 2)
     assert abs(mean - exact) <= 4 * error, (mean, exact, error)
+
+
+def test_the_model_on_the_sampler_s_scale_is_pymc_s_own():
+    # The flagship has every transform the models use: log-odds (Beta), log (Gamma, the
+    # concentration's Exponential), simplex (Dirichlet) and none (the pooled row's offset).
+    from pathlib import Path
+
+    import pymc as pm
+
+    from forecast import model as scenario_model
+    from forecast.moment_matching import UnconstrainedDensity
+    from forecast.sensitivity import LogDensity
+    from forecast.spec import load_scenario
+
+    scenario = load_scenario(Path(__file__).parent.parent / "scenarios/singapore-summit-2018.yaml")
+    model = scenario_model.build_model(scenario)
+    transforms = {type(model.rvs_to_transforms[rv]).__name__ for rv in model.free_RVs}
+    assert transforms == {"LogOddsTransform", "LogTransform", "SimplexTransform", "NoneType"}
+    density = UnconstrainedDensity(model, LogDensity(model))
+    start = model.initial_point()
+    names = [model.rvs_to_values[rv].name for rv in model.free_RVs]
+    flat = np.concatenate([start[name].ravel() for name in names])
+    rng = np.random.default_rng(5)
+    points = flat + rng.normal(scale=0.7, size=(40, flat.size))
+    data = scenario_model.model_data(scenario)
+    ours = density.log_density(data)(points)
+
+    pm.set_data(data, model=model)
+    theirs = model.compile_logp(jacobian=True)
+    sizes = [start[name].size for name in names]
+    for point, value in zip(points, ours, strict=True):
+        parts = np.split(point, np.cumsum(sizes)[:-1])
+        named = {n: p.reshape(start[n].shape) for n, p in zip(names, parts, strict=True)}
+        assert value == pytest.approx(theirs(named), abs=1e-9)
+
+    # The points give the parameters and back, deterministics included.
+    posterior = density.dataset(points, _like(model, points.shape[0]))
+    np.testing.assert_allclose(density.points(posterior), points, atol=1e-9)
+    assert set(posterior.data_vars) >= {"full_shutdown", "tests_resume"}
+
+
+def _like(model, count: int):
+    """An empty posterior of `count` draws with the model's variables and dimensions."""
+    import xarray as xr
+
+    variables, coords = {}, {"chain": [0], "draw": np.arange(count)}
+    for variable in [*model.free_RVs, *model.deterministics]:
+        shape = tuple(int(size) for size in variable.shape.eval())
+        dims = model.named_vars_to_dims.get(variable.name) or tuple(
+            f"{variable.name}_dim_{axis}" for axis in range(len(shape))
+        )
+        variables[variable.name] = (("chain", "draw", *dims), np.zeros((1, count, *shape)))
+        coords.update({d: np.arange(size) for d, size in zip(dims, shape, strict=True)})
+    return xr.Dataset(variables, coords=coords)

@@ -109,3 +109,69 @@ def test_a_change_reweighting_cannot_follow_is_moment_matched_to_the_closed_form
     assert prior["moment_matched"] == ["low", "high"] and prior["refit"] == []
     close(prior["effects"]["p"]["low"], 11 / 105, prior["mcse"]["low"])
     close(prior["effects"]["p"]["high"], 31 / 105, prior["mcse"]["high"])
+
+
+class _Density:
+    """A log density of one parameter x with one number d as data, in LogDensity's form."""
+
+    def __init__(self, log_density):
+        import pytensor
+        import pytensor.tensor as pt
+
+        self.names = ["x"]
+        d = pytensor.shared(0.0, name="d")
+        x = pt.vector("x")
+        self.function = pytensor.function([x], [log_density(x, d), pt.zeros_like(x)])
+        self.data = {"d": d}
+
+
+def _sides(log_density):
+    import numpy as np
+    import xarray as xr
+
+    from forecast.sensitivity import _DensityAt
+
+    rng = np.random.default_rng(1)
+    draws = xr.Dataset({"x": (("chain", "draw"), rng.normal(size=(2, 500)))})
+    at = _DensityAt(_Density(log_density), draws)
+    data = {"d": np.array(0.5)}
+    low, high = {"d": np.array(0.2)}, {"d": np.array(1.4)}
+    at(data)
+    exact = [sum(at.change(data, side)) for side in (low, high)]
+    return at.sides(data, low, high), exact
+
+
+def test_the_high_side_is_predicted_from_the_low_side_where_the_density_is_affine():
+    import numpy as np
+
+    # d enters as an exponential family's parameter does: d * x, plus a term without x.
+    (low, high), (exact_low, exact_high) = _sides(lambda x, d: d * x - d**2 * 3.0 - x**2 / 2)
+    assert np.array_equal(low, exact_low)
+    gap = high - exact_high
+    assert np.ptp(gap) < 1e-12 and abs(gap.mean()) > 1  # the same up to a constant, not equal
+
+
+def test_a_side_the_density_is_not_affine_in_is_evaluated_itself():
+    import numpy as np
+
+    (low, high), (exact_low, exact_high) = _sides(lambda x, d: -((x - d) ** 4))
+    assert np.array_equal(low, exact_low) and np.array_equal(high, exact_high)
+
+
+def test_a_side_at_the_file_s_own_numbers_costs_no_evaluation():
+    import numpy as np
+    import xarray as xr
+
+    from forecast.sensitivity import _DensityAt
+
+    draws = xr.Dataset({"x": (("chain", "draw"), np.linspace(-2, 2, 200).reshape(2, 100))})
+    density = _Density(lambda x, d: d * x)
+    at = _DensityAt(density, draws)
+    data = {"d": np.array(1.0)}
+    at.unchanged(data)
+    calls = []
+    function = density.function
+    density.function = lambda *inputs: calls.append(len(inputs[0])) or function(*inputs)
+    low, high = at.sides(data, {"d": np.array(0.0)}, {"d": np.array(1.0)})  # a weight's sides
+    assert calls == [200] and not np.any(high)
+    np.testing.assert_allclose(low, -draws["x"].values)
