@@ -1,11 +1,11 @@
 """A model's graph evaluated at many draws at once (the sensitivity analysis, moment matching).
 
-PyTensor's `vectorize_graph` gives an operation it cannot batch natively a Python loop over the
-draws (`Blockwise`). PyTensor writes some element-wise functions as small graphs of their own
-(`xlogy`, used by the evidence likelihood and by PyMC's distributions, `log1p`-of-`y` and
-`logaddexp` alike), and has no batched form for them: looped over 4,000 draws they took nine
-tenths of the flagship's log density (4.4 ms of 4.9 a call). An element-wise graph needs no loop:
-it is applied to the batched inputs themselves, as every element-wise operation is.
+PyTensor's `vectorize_graph` gives an operation it has no batched form for a loop over the draws
+(`Blockwise`). PyTensor writes some element-wise functions as small graphs of their own (`xlogy`,
+which the evidence likelihood and PyMC's distributions use, and the like) and has no batched form
+for them, so each was looped over the 4,000 draws: a quarter of the time of the flagship's log
+density (4.5 ms a call, 3.5 without the loops). An element-wise graph needs no loop: it is applied
+to the batched inputs themselves, as every element-wise operation is.
 """
 
 from __future__ import annotations

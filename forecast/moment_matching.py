@@ -49,16 +49,20 @@ def moment_match(
     r_eff: float,
     psis: Callable[[np.ndarray, float], tuple[np.ndarray, float]],
     log_base_at_points: np.ndarray | None = None,
+    log_target_at_points: np.ndarray | None = None,
 ) -> Matched | None:
     """Weights for the changed posterior (`log_target`, unnormalised) from draws of the base one
     (`log_base`), both on the unconstrained scale; None when no map lowers the k-hat or the
-    densities are not finite at the moved draws. `log_base_at_points`, if known, saves an
-    evaluation (a sensitivity analysis matches many changes from the same draws)."""
+    densities are not finite at the moved draws. `log_base_at_points` and
+    `log_target_at_points`, if known, save evaluations (a sensitivity analysis matches many
+    changes from the same draws, and has the change in the log density at them already)."""
     if log_base_at_points is None:
         log_base_at_points = log_base(points)
+    if log_target_at_points is None:
+        log_target_at_points = log_target(points)
     log_proposal = log_base_at_points
-    current = points
-    weights, khat = _weights(log_target(current), log_proposal, r_eff, psis)
+    current, target_at_current = points, log_target_at_points
+    weights, khat = _weights(target_at_current, log_proposal, r_eff, psis)
     if weights is None:
         return None
     # The map from the original draws to the current ones: x -> x @ scale.T + shift.
@@ -73,11 +77,13 @@ def moment_match(
                 continue
             matrix, offset, log_det = step
             candidate = current @ matrix.T + offset
+            target_at_candidate = log_target(candidate)
             moved_weights, moved_khat = _weights(
-                log_target(candidate), log_proposal - log_det, r_eff, psis
+                target_at_candidate, log_proposal - log_det, r_eff, psis
             )
             if moved_khat < khat:
                 current, weights, khat = candidate, moved_weights, moved_khat
+                target_at_current = target_at_candidate
                 log_proposal = log_proposal - log_det
                 scale, shift = matrix @ scale, shift @ matrix.T + offset
                 moved_at_all = True
@@ -86,15 +92,20 @@ def moment_match(
             break
     if not moved_at_all:
         return None
-    return _split(points, log_base_at_points, scale, shift, log_target, log_base, r_eff, psis)
-
-
-def _split(points, log_base_at_points, scale, shift, log_target, log_base, r_eff, psis):
-    """The estimate from half the draws moved by the whole map and half kept, weighted against
-    the even mixture of the posterior and its image under the map."""
     half = points.shape[0] // 2
-    mixed = points.copy()
-    mixed[:half] = points[:half] @ scale.T + shift
+    # The first half of the draws moved by the whole map (as the iterations moved them), the
+    # second kept: the target is known at both.
+    mixed = np.concatenate([current[:half], points[half:]])
+    target_at_mixed = np.concatenate([target_at_current[:half], log_target_at_points[half:]])
+    return _split(
+        points, mixed, target_at_mixed, log_base_at_points, scale, shift, log_base, r_eff, psis
+    )
+
+
+def _split(points, mixed, target_at_mixed, log_base_at_points, scale, shift, log_base, r_eff, psis):
+    """The estimate from half the draws moved by the whole map and half kept (`mixed`), weighted
+    against the even mixture of the posterior and its image under the map."""
+    half = points.shape[0] // 2
     # The posterior at each of those draws, and at where it came from under the map's inverse
     # (for the first half: the original draws themselves).
     at_mixed, at_back = log_base_at_points.copy(), log_base_at_points.copy()
@@ -102,7 +113,7 @@ def _split(points, log_base_at_points, scale, shift, log_target, log_base, r_eff
     at_back[half:] = log_base(np.linalg.solve(scale, (points[half:] - shift).T).T)
     _, log_det = np.linalg.slogdet(scale)
     log_mixture = np.logaddexp(at_mixed, at_back - log_det)
-    weights, khat = _weights(log_target(mixed), log_mixture, r_eff, psis)
+    weights, khat = _weights(target_at_mixed, log_mixture, r_eff, psis)
     if weights is None:
         return None
     return Matched(mixed, weights, khat)
@@ -174,7 +185,10 @@ class Matcher:
         self.density = self.points = self.at_points = None
         self.unavailable = False
 
-    def __call__(self, changed: dict[str, np.ndarray], r_eff: float):
+    def __call__(self, changed: dict[str, np.ndarray], r_eff: float, move=None):
+        """`changed`: the model data to match to; `move`, if known, the change in the log
+        density at each draw from the run's data to those (shaped like the draws), which saves
+        an evaluation."""
         from forecast import inference
         from forecast.sensitivity import KHAT_LIMIT, psis_weights
         from forecast.worlds import Draws
@@ -198,6 +212,7 @@ class Matcher:
                 r_eff=r_eff,
                 psis=psis_weights,
                 log_base_at_points=self.at_points,
+                log_target_at_points=None if move is None else self.at_points + np.ravel(move),
             )
         finally:
             self.density.set(self.data)  # the file's numbers back

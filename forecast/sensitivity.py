@@ -285,14 +285,15 @@ class _DensityAt:
         self, data: dict[str, np.ndarray], low: dict[str, np.ndarray], high: dict[str, np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray]:
         """The change in the log density (prior and likelihood together) at each draw from
-        `data` to each side of an input moved down and up, up to a constant per side (which
-        importance weights do not see); the model holds `data` before and after.
+        `data` to each side of an input moved down and up; the model holds `data` before and
+        after.
 
         Every input the tornado moves is a parameter of a prior's exponential-family density
         (a Beta's, a Dirichlet's, a Gamma's) or an evidence item's weight, on which the log
         density depends affinely but for terms that are the same at every draw, and both sides
         move the same numbers in proportion. So the high side's change is the low side's times
-        that proportion, plus a constant: one evaluation for both. The prediction is checked
+        that proportion, plus a constant: one evaluation for both, and the constant from a few
+        draws. The prediction is checked
         against the log density itself at PROBE_DRAWS draws (to AFFINE_TOLERANCE), and a side
         it does not hold for is evaluated as well.
         """
@@ -305,13 +306,14 @@ class _DensityAt:
         at_low = sum(self.change(data, low))
         if ratio is not None and np.all(np.isfinite(at_low)):
             at_high = ratio * at_low
-            if self._holds(data, high, at_high):
-                return at_low, at_high
+            constant = self._constant(data, high, at_high)
+            if constant is not None:
+                return at_low, at_high + constant
         return at_low, sum(self.change(data, high))
 
-    def _holds(self, data, changed, predicted: np.ndarray) -> bool:
-        """Whether `predicted` is the change from `data` to `changed` plus a constant, at the
-        probe draws."""
+    def _constant(self, data, changed, predicted: np.ndarray) -> float | None:
+        """The constant that `predicted` differs from the change from `data` to `changed` by,
+        at the probe draws; None where the difference is not a constant there."""
         if self._unchanged_at_probe is None:
             self._unchanged_at_probe = self._at_probe({})
         try:
@@ -319,7 +321,9 @@ class _DensityAt:
         finally:
             self.set({name: data[name] for name in changed})
         gap = moved - self._unchanged_at_probe - predicted.ravel()[self._probe]
-        return bool(np.all(np.isfinite(gap)) and np.ptp(gap) <= AFFINE_TOLERANCE)
+        if not np.all(np.isfinite(gap)) or np.ptp(gap) > AFFINE_TOLERANCE:
+            return None
+        return float(np.mean(gap))
 
     def _at_probe(self, changed: dict[str, np.ndarray]) -> np.ndarray:
         """The log density at the probe draws, the model's data updated by `changed`."""
@@ -478,7 +482,9 @@ def summarize_sensitivity(
         ):
             means[side], mcse, khats[side] = reweighted(move, values, r_eff)
             errors[side] = max(mcse.values(), default=0.0)
-            if not khats[side] <= KHAT_LIMIT and (moved := matcher({**data, **changed}, r_eff)):
+            if not khats[side] <= KHAT_LIMIT and (
+                moved := matcher({**data, **changed}, r_eff, move=move)
+            ):
                 moved_draws, weights = moved
                 at_moved = quantities(scenario, moved_draws, rng)
                 means[side], mcse = weighted(weights, at_moved, r_eff)
