@@ -243,11 +243,14 @@ class UnconstrainedDensity:
         start = model.initial_point()
         self.free, self.transforms, self.shapes = [], [], []
         for rv in model.free_RVs:
-            transform = type(model.rvs_to_transforms[rv]).__name__
-            if transform not in _TRANSFORMS:
-                raise NotImplementedError(f"no unconstrained scale for {transform}")
+            transform = model.rvs_to_transforms[rv]
+            name = None if transform is None else type(transform).__name__
+            if transform is not None and not type(transform).__module__.startswith("pymc."):
+                name = f"{type(transform).__module__}.{name}"  # not one of PyMC's own
+            if name not in _TRANSFORMS:
+                raise NotImplementedError(f"no unconstrained scale written out for {name}")
             self.free.append(rv.name)
-            self.transforms.append(_TRANSFORMS[transform])
+            self.transforms.append(_TRANSFORMS[name])
             self.shapes.append(start[model.rvs_to_values[rv].name].shape)
         self.log_density_of_parameters = log_density
         plain = remove_value_transforms(model)
@@ -383,8 +386,9 @@ def _log_backward(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.exp(values), values
 
 
+# By the name of PyMC's transform class (None: a parameter without one).
 _TRANSFORMS = {
-    "NoneType": _Transform(lambda v: v, lambda v: (v, np.zeros_like(v))),
+    None: _Transform(lambda v: v, lambda v: (v, np.zeros_like(v))),
     "LogTransform": _Transform(np.log, _log_backward),
     "LogOddsTransform": _Transform(lambda v: np.log(v) - np.log1p(-v), _log_odds_backward),
     "SimplexTransform": _Transform(_simplex_forward, _simplex_backward),

@@ -128,3 +128,16 @@ def _like(model, count: int):
         variables[variable.name] = (("chain", "draw", *dims), np.zeros((1, count, *shape)))
         coords.update({d: np.arange(size) for d, size in zip(dims, shape, strict=True)})
     return xr.Dataset(variables, coords=coords)
+
+
+def test_a_transform_not_written_out_leaves_the_change_to_sampling_again():
+    import pymc as pm
+
+    from forecast.moment_matching import UnconstrainedDensity
+    from forecast.sensitivity import LogDensity
+
+    with pm.Model() as model:
+        pm.Uniform("u", lower=0.2, upper=0.9)  # an interval transform
+        pm.Beta("p", alpha=2.0, beta=3.0)
+    with pytest.raises(NotImplementedError, match="written out for Interval"):
+        UnconstrainedDensity(model, LogDensity(model))
