@@ -300,7 +300,7 @@ def test_unstable_importance_weights_are_moment_matched_without_the_item():
 def test_where_moment_matching_fails_too_the_model_is_sampled_again(monkeypatch):
     from forecast import moment_matching
 
-    monkeypatch.setattr(moment_matching.Matcher, "__call__", lambda self, changed, r_eff: None)
+    monkeypatch.setattr(moment_matching.Matcher, "__call__", lambda self, *args, **kwargs: None)
     summary = run(STRONG_ITEM, draws=1000, chains=2, seed=5)
     strong, weak = summary["evidence"]
     assert strong["method"].startswith("sampled again without this item"), strong["method"]
