@@ -38,6 +38,28 @@ class Matched:
     points: np.ndarray  # (draws, parameters) on the sampler's unconstrained scale
     weights: np.ndarray
     khat: float
+    moved: int  # the first `moved` points are moved draws, the others the draws as they were
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What a Matcher gives: the moved draws, and the weights of all the draws (the moved ones
+    first, then the others as they were, in their order flattened)."""
+
+    draws: object  # forecast.worlds.Draws at the moved draws, shaped (1 chain, draws)
+    weights: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return self.draws.shape[1]
+
+    def joined(self, at_moved: np.ndarray, at_original: np.ndarray) -> np.ndarray:
+        """A value per draw at all the weighted draws, shaped (1, draws, ...): `at_moved` at the
+        moved draws (shaped as `draws`), the rest read from `at_original`, the values at the
+        original draws (chain, draw, ...), which the draws kept as they were still have."""
+        head = at_moved.reshape(self.count, *at_moved.shape[2:])
+        rest = at_original.reshape(-1, *at_original.shape[2:])[self.count :]
+        return np.concatenate([head, rest])[np.newaxis]
 
 
 def moment_match(
@@ -116,7 +138,7 @@ def _split(points, mixed, target_at_mixed, log_base_at_points, scale, shift, log
     weights, khat = _weights(target_at_mixed, log_mixture, r_eff, psis)
     if weights is None:
         return None
-    return Matched(mixed, weights, khat)
+    return Matched(mixed, weights, khat, moved=half)
 
 
 def _weights(log_target, log_proposal, r_eff, psis) -> tuple[np.ndarray | None, float]:
@@ -175,8 +197,8 @@ class Matcher:
     """Moment matching from one run's draws to the same model with other data: for the changes
     that plain reweighting cannot follow (a tornado's side, a run without an evidence item).
 
-    Each call gives the moved draws (as forecast.worlds.Draws) and their weights, or None where
-    the moved draws are not trusted either, and the caller samples again. The model on the
+    Each call gives the moved draws and the weights (`Moved`), or None where the moved draws
+    are not trusted either, and the caller samples again. The model on the
     unconstrained scale and the draws on it are made on the first call, once per run.
     """
 
@@ -218,8 +240,10 @@ class Matcher:
             self.density.set(self.data)  # the file's numbers back
         if result is None or not result.khat <= KHAT_LIMIT:
             return None
-        moved = Draws(self.scenario, self.density.dataset(result.points, self.posterior))
-        return moved, result.weights
+        moved = result.points[: result.moved]
+        return Moved(
+            Draws(self.scenario, self.density.dataset(moved, self.posterior)), result.weights
+        )
 
 
 class UnconstrainedDensity:
@@ -310,15 +334,15 @@ class UnconstrainedDensity:
             self.set(data)
             parameters, log_jacobian = self._parameters(points)
             ordered = [parameters[i] for i in self.order]
-            log_prior, log_likelihood = self.log_density_of_parameters.function(*ordered)
+            log_prior, log_likelihood, *_ = self.log_density_of_parameters.function(*ordered)
             return log_prior + log_likelihood + log_jacobian
 
         return at
 
     def dataset(self, points: np.ndarray, like: xr.Dataset) -> xr.Dataset:
-        """The parameters and deterministics at `points`, with the dimensions of `like` (the
-        posterior the points came from, in the same order)."""
-        shape = like.sizes["chain"], like.sizes["draw"]
+        """The parameters and deterministics at `points`, as one chain of draws, with the other
+        dimensions of `like` (the posterior the points came from)."""
+        shape = 1, points.shape[0]
         parameters, _ = self._parameters(points)
         outputs = dict(zip(self.free, parameters, strict=True))
         if self._deterministics is not None:
@@ -332,7 +356,8 @@ class UnconstrainedDensity:
             sizes = [like.sizes[d] for d in extra]
             values = np.broadcast_to(outputs[name], (points.shape[0], *sizes))
             variables[name] = (("chain", "draw", *extra), values.reshape(*shape, *values.shape[1:]))
-        return xr.Dataset(variables, coords=like.coords)
+        coords = {name: c for name, c in like.coords.items() if name not in ("chain", "draw")}
+        return xr.Dataset(variables, coords=coords)
 
 
 # The deterministics' graph is small (a few sums, products and stacks) and element-wise over

@@ -194,9 +194,8 @@ def _evidence(scenario, posterior, settings, refit_warnings: list[str], matcher)
 
     result = []
     for index, item in enumerate(scenario.evidence):
-        with_item = summarize.describe_target(
-            scenario, index, summarize.target_draws(scenario, index, posterior)
-        )
+        target = summarize.target_draws(scenario, index, posterior)
+        with_item = summarize.describe_target(scenario, index, target)
         without, khat, r_eff = summarize.without_by_reweighting(scenario, index, posterior)
         method = f"importance reweighting of the posterior draws (PSIS, k-hat {khat:.2f})"
         if not khat <= PSIS_LIMIT and (
@@ -204,12 +203,11 @@ def _evidence(scenario, posterior, settings, refit_warnings: list[str], matcher)
                 scenario_model.model_data(scenario, leave_out=frozenset({index})), r_eff
             )
         ):
-            moved_draws, weights = moved
             without = summarize.describe_target_weighted(
                 scenario,
                 index,
-                summarize.target_draws(scenario, index, moved_draws),
-                weights,
+                moved.joined(summarize.target_draws(scenario, index, moved.draws), target),
+                moved.weights,
                 r_eff,
             )
             method = (

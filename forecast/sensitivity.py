@@ -55,6 +55,8 @@ AFFINE_TOLERANCE = 1e-6
 # Power-scaling sensitivity (cumulative Jensen-Shannon distance per log2 of the power) above
 # which a quantity is called sensitive, as in arviz_stats.psense_summary.
 POWER_THRESHOLD = 0.05
+# The powers the prior and the likelihood are raised to, arviz_stats.psense's own.
+POWERS = (0.99, 1.01)
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,12 @@ class LogDensity:
     the model (about 3.5 ms a call for the flagship's 4,000 draws). One compiled function for
     the whole model: compiling one per set of terms that a change moves would evaluate a change
     faster, but a structure new to the machine would compile each (tens of seconds of numba
-    compilation for the flagship) to save a fraction of a second a run.
+    compilation for the flagship) to save a fraction of a second a run. Instead the function
+    also gives each term element by element (each parameter's density per row, each potential),
+    so that one evaluation serves several changes that move different elements (`sides`).
+
+    `function(*draws)` gives the log prior and the log likelihood at each draw, then the terms,
+    each shaped (draws, *elements) or (1, *elements) where it is the same at every draw.
     """
 
     def __init__(self, model):
@@ -198,13 +205,17 @@ class LogDensity:
         prior_terms = [p for p in plain.potentials if not _is_data_term(p.name)]
         log_prior = plain.logp(vars=[*plain.free_RVs, *prior_terms])
         log_likelihood = plain.logp(vars=likelihood) if likelihood else pt.constant(0.0)
+        terms = plain.logp(vars=[*plain.free_RVs, *prior_terms, *likelihood], sum=False)
         self.names = [rv.name for rv in plain.free_RVs]
         values = [plain.rvs_to_values[rv] for rv in plain.free_RVs]
         batched = [pt.tensor(dtype=v.type.dtype, shape=(None, *v.type.shape)) for v in values]
-        outputs = vectorized(
-            [pt.as_tensor(log_prior), pt.as_tensor(log_likelihood)],
-            replace=dict(zip(values, batched, strict=True)),
-        )
+        originals = [pt.as_tensor(log_prior), pt.as_tensor(log_likelihood), *terms]
+        outputs = vectorized(originals, replace=dict(zip(values, batched, strict=True)))
+        # A term the same at every draw has no draws axis after vectorising: give it one.
+        outputs = [
+            out if out.type.ndim > original.type.ndim else pt.shape_padleft(out)
+            for out, original in zip(outputs, originals, strict=True)
+        ]
         self.function = pytensor.function(
             batched, outputs, mode="FAST_RUN", on_unused_input="ignore"
         )
@@ -243,20 +254,20 @@ class _DensityAt:
     def __init__(self, density: LogDensity, posterior: xr.Dataset):
         self.density = density
         self.shape = posterior.sizes["chain"], posterior.sizes["draw"]
+        self.count = self.shape[0] * self.shape[1]
         self.inputs = flat_draws(posterior, density.names)
-        self._unchanged: tuple[np.ndarray, np.ndarray] | None = None
-        count = self.shape[0] * self.shape[1]
-        probe = np.unique(np.linspace(0, count - 1, min(PROBE_DRAWS, count)).astype(int))
+        probe = np.unique(np.linspace(0, self.count - 1, min(PROBE_DRAWS, self.count)).astype(int))
         self._probe = probe, [values[probe] for values in self.inputs]
-        self._unchanged_at_probe: np.ndarray | None = None
+        # The function's outputs under the file's data, at every draw and at the probe draws.
+        self._unchanged: list | None = None
+        self._unchanged_at_probe: list | None = None
 
     def set(self, data: dict[str, np.ndarray]) -> None:
         """Give the model these data (the model's own: sampling reads them too)."""
         set_model_data(self.density.data, data)
 
     def _shaped(self, outputs) -> tuple[np.ndarray, np.ndarray]:
-        count = self.shape[0] * self.shape[1]
-        return tuple(np.broadcast_to(o, (count,)).reshape(self.shape) for o in outputs)
+        return tuple(np.broadcast_to(o, (self.count,)).reshape(self.shape) for o in outputs[:2])
 
     def __call__(self, data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         self.set(data)
@@ -266,8 +277,15 @@ class _DensityAt:
         """(log prior, log likelihood) at each draw under `data`, which every change is measured
         from: evaluated once."""
         if self._unchanged is None:
-            self._unchanged = self(data)
-        return self._unchanged
+            self.set(data)
+            self._unchanged = self.density.function(*self.inputs)
+        return self._shaped(self._unchanged)
+
+    def _unchanged_probe(self, data) -> list:
+        if self._unchanged_at_probe is None:
+            self.set(data)
+            self._unchanged_at_probe = self.density.function(*self._probe[1])
+        return self._unchanged_at_probe
 
     def change(
         self, data: dict[str, np.ndarray], changed: dict[str, np.ndarray]
@@ -288,11 +306,11 @@ class _DensityAt:
             self.set({name: data[name] for name in changed})
 
     def sides(
-        self, data: dict[str, np.ndarray], low: dict[str, np.ndarray], high: dict[str, np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The change in the log density (prior and likelihood together) at each draw from
-        `data` to each side of an input moved down and up; the model holds `data` before and
-        after.
+        self, data: dict[str, np.ndarray], pairs: Sequence[tuple[dict, dict]]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each input moved down and up (the model data of its low and its high side), the
+        change in the log density (prior and likelihood together) at each draw from `data` to
+        each side; the model holds `data` before and after.
 
         Every input the tornado moves is a parameter of a prior's exponential-family density
         (a Beta's, a Dirichlet's, a Gamma's) or an evidence item's weight, on which the log
@@ -300,37 +318,147 @@ class _DensityAt:
         move the same numbers in proportion. So the high side's change is the low side's times
         that proportion, plus a constant: one evaluation for both. The prediction is checked
         against the log density itself at PROBE_DRAWS draws (to AFFINE_TOLERANCE), which also
-        give the constant, and a side it does not hold for is evaluated as well.
+        give the constant, and a side it does not hold for is evaluated as well. The low sides
+        themselves are evaluated several at a time (`_moves`).
         """
-        ratio = _proportion(data, low, high)
-        if ratio == 0.0:  # one side is the file's own numbers
-            moved = low if _differs(data, low) else high
-            change = sum(self.change(data, moved))
-            unmoved = np.zeros(self.shape)
-            return (change, unmoved) if moved is low else (unmoved, change)
-        at_low = sum(self.change(data, low))
-        if ratio is not None and np.all(np.isfinite(at_low)):
-            at_high = ratio * at_low
-            constant = self._constant(data, high, at_high)
-            if constant is not None:
-                return at_low, at_high + constant
-        return at_low, sum(self.change(data, high))
+        primary, ratios = [], []
+        for low, high in pairs:
+            ratio = _proportion(data, low, high)
+            ratios.append(ratio)
+            # Where one side is the file's own numbers (ratio 0), the other is the one to move.
+            primary.append(high if ratio == 0.0 and not _differs(data, low) else low)
+        result = []
+        unmoved = np.zeros(self.count)
+        moves = self._moves(data, primary)
+        for (low, high), ratio, side, move in zip(pairs, ratios, primary, moves, strict=True):
+            if ratio == 0.0:
+                pair = (move, unmoved) if side is low else (unmoved, move)
+            else:
+                at_high = None
+                if ratio is not None and np.all(np.isfinite(move)):
+                    constant = self._constant(data, high, ratio * move)
+                    if constant is not None:
+                        at_high = ratio * move + constant
+                if at_high is None:
+                    at_high = sum(self.change(data, high)).ravel()
+                pair = (move, at_high)
+            result.append(tuple(np.reshape(m, self.shape) for m in pair))
+        return result
+
+    def _moves(self, data, sides: list[dict]) -> list[np.ndarray]:
+        """The change in the log density at each draw (flat) from `data` to each of `sides`.
+
+        Which elements of the model's terms (a parameter's density in one row, one potential) a
+        side moves is seen at the probe draws. Sides that move different elements and set
+        different numbers are then evaluated together at every draw, each side's change read
+        from its own elements: for the flagship, 28 sides in 4 evaluations. Each such
+        evaluation is checked: at the probe draws every element is as the side that moves it
+        gave it alone (or as `data` give it, where no side moves it), and at every draw the
+        sides' changes add up to the change of the whole density. Where a check fails, the
+        sides of that evaluation are evaluated one at a time.
+        """
+        probe, inputs = self._probe
+        before = _elements(self._unchanged_probe(data), probe.size)
+        alone, touched = [], []
+        for side in sides:
+            terms = _elements(self._evaluated(data, side, inputs), probe.size)
+            alone.append(terms)
+            touched.append(
+                [np.flatnonzero(np.any(new != old, axis=0)) for new, old in
+                 zip(terms, before, strict=True)]
+            )  # fmt: skip
+        self.unchanged(data)
+        base = _elements(self._unchanged, self.count)
+        moves: list = [None] * len(sides)
+        for members in _together(data, sides, touched):
+            outputs = self._evaluated(
+                data, _combined(data, [sides[i] for i in members]), self.inputs
+            )
+            terms = _elements(outputs, self.count)
+            whole = _total(outputs, self.count) - _total(self._unchanged, self.count)
+            if len(members) == 1:
+                moves[members[0]] = whole
+                continue
+            each = {i: _read(terms, base, touched[i], self.count) for i in members}
+            expected = [old.copy() for old in before]
+            for i in members:
+                for t, e in enumerate(touched[i]):
+                    expected[t][:, e] = alone[i][t][:, e]
+            exact = all(
+                np.allclose(new[probe], want, rtol=0, atol=AFFINE_TOLERANCE, equal_nan=True)
+                for new, want in zip(terms, expected, strict=True)
+            ) and np.allclose(
+                sum(each.values()), whole, rtol=0, atol=AFFINE_TOLERANCE, equal_nan=True
+            )
+            for i in members:
+                moves[i] = each[i] if exact else sum(self.change(data, sides[i])).ravel()
+        return moves
 
     def _constant(self, data, changed, predicted: np.ndarray) -> float | None:
         """The constant that `predicted` differs from the change from `data` to `changed` by,
         at the probe draws; None where the difference is not a constant there."""
-        if self._unchanged_at_probe is None:
-            self._unchanged_at_probe = self._at_probe(data, {})
-        probe, _ = self._probe
-        gap = self._at_probe(data, changed) - self._unchanged_at_probe - predicted.ravel()[probe]
+        probe, inputs = self._probe
+        after = _total(self._evaluated(data, changed, inputs), probe.size)
+        gap = after - _total(self._unchanged_probe(data), probe.size) - predicted.ravel()[probe]
         if not np.all(np.isfinite(gap)) or np.ptp(gap) > AFFINE_TOLERANCE:
             return None
         return float(np.mean(gap))
 
-    def _at_probe(self, data, changed: dict[str, np.ndarray]) -> np.ndarray:
-        """The log density at the probe draws, the model's `data` updated by `changed`."""
-        probe, inputs = self._probe
-        return sum(np.broadcast_to(o, probe.shape) for o in self._evaluated(data, changed, inputs))
+
+def _total(outputs: list, count: int) -> np.ndarray:
+    """The log density (prior and likelihood) at each of `count` draws, from LogDensity's
+    outputs."""
+    return np.broadcast_to(outputs[0] + outputs[1], (count,))
+
+
+def _elements(outputs: list, count: int) -> list[np.ndarray]:
+    """LogDensity's terms, each shaped (draws, elements)."""
+    return [np.broadcast_to(o, (count, *o.shape[1:])).reshape(count, -1) for o in outputs[2:]]
+
+
+def _read(terms: list, base: list, touched: list, count: int) -> np.ndarray:
+    """The change at each draw of the elements `touched` (per term), from `base` to `terms`."""
+    change = np.zeros(count)
+    for new, old, elements in zip(terms, base, touched, strict=True):
+        if elements.size:
+            change += (new[:, elements] - old[:, elements]).sum(axis=1)
+    return change
+
+
+def _together(data: dict, sides: list[dict], touched: list) -> list[list[int]]:
+    """The sides in groups (of positions) that move no element and set no number in common:
+    each in the first group it fits in."""
+    groups = []  # (positions, the elements of each term moved, the numbers of each name set)
+    for i, side in enumerate(sides):
+        entries = {name: np.asarray(value) != data[name] for name, value in side.items()}
+        group = next((g for g in groups if _fits(g, touched[i], entries)), None)
+        if group is None:
+            group = ([], [set() for _ in touched[i]], {})
+            groups.append(group)
+        members, elements, taken = group
+        members.append(i)
+        for t, e in enumerate(touched[i]):
+            elements[t].update(e.tolist())
+        for name, mask in entries.items():
+            taken[name] = mask | taken[name] if name in taken else mask
+    return [members for members, _, _ in groups]
+
+
+def _fits(group, touched: list, entries: dict) -> bool:
+    _, elements, taken = group
+    return all(not elements[t].intersection(e.tolist()) for t, e in enumerate(touched)) and all(
+        not np.any(mask & taken[name]) for name, mask in entries.items() if name in taken
+    )
+
+
+def _combined(data: dict, sides: list[dict]) -> dict[str, np.ndarray]:
+    """The model data with every number each of `sides` sets (they set none in common)."""
+    combined: dict[str, np.ndarray] = {}
+    for side in sides:
+        for name, value in side.items():
+            value = np.asarray(value)
+            combined[name] = np.where(value != data[name], value, combined.get(name, data[name]))
+    return combined
 
 
 def _differs(data: dict[str, np.ndarray], changed: dict[str, np.ndarray]) -> bool:
@@ -380,12 +508,15 @@ def weighted(
     weights: np.ndarray, quantities: dict[str, np.ndarray], r_eff: float
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Each quantity's mean and Monte Carlo standard error under normalised weights."""
-    means, mcse = {}, {}
-    for name, values in quantities.items():
-        flat = values.ravel()
-        means[name] = float(np.sum(weights * flat))
-        mcse[name] = float(np.sqrt(np.sum(weights**2 * (flat - means[name]) ** 2) / r_eff))
-    return means, mcse
+    if not quantities:
+        return {}, {}
+    flat = np.stack([np.ravel(values) for values in quantities.values()])  # (quantity, draw)
+    means = flat @ weights
+    mcse = np.sqrt((flat - means[:, np.newaxis]) ** 2 @ weights**2 / r_eff)
+    names = list(quantities)
+    return dict(zip(names, means.tolist(), strict=True)), dict(
+        zip(names, mcse.tolist(), strict=True)
+    )
 
 
 def relative_efficiency(values: Sequence[np.ndarray]) -> float:
@@ -475,9 +606,10 @@ def summarize_sensitivity(
     r_eff = relative_efficiency(list(values.values()))
     tornado = []
     matcher = matcher or Matcher(scenario, posterior, data)
-    for change in changes(scenario, data):
+    inputs = changes(scenario, data)
+    sides = density.sides(data, [(change.low, change.high) for change in inputs])
+    for change, moves in zip(inputs, sides, strict=True):
         means, errors, khats, matched, refit = {}, {}, {}, [], []
-        moves = density.sides(data, change.low, change.high)
         for side, changed, move in zip(
             ("low", "high"), (change.low, change.high), moves, strict=True
         ):
@@ -486,9 +618,12 @@ def summarize_sensitivity(
             if not khats[side] <= KHAT_LIMIT and (
                 moved := matcher({**data, **changed}, r_eff, move=move)
             ):
-                moved_draws, weights = moved
-                at_moved = quantities(scenario, moved_draws, rng)
-                means[side], mcse = weighted(weights, at_moved, r_eff)
+                # Only the moved half of the draws has new values.
+                at_moved = {
+                    name: moved.joined(value, values[name])
+                    for name, value in quantities(scenario, moved.draws, rng).items()
+                }
+                means[side], mcse = weighted(moved.weights, at_moved, r_eff)
                 errors[side] = max(mcse.values(), default=0.0)
                 matched.append(side)
             elif not khats[side] <= KHAT_LIMIT:
@@ -547,17 +682,8 @@ def power_scaling(scenario: Scenario, values: dict[str, np.ndarray], groups: dic
     be 0 / 0 for it.
     """
     varying = {name: v for name, v in values.items() if np.ptp(v) > 0}
-    # One variable along a `quantity` dimension rather than a variable each: psense smooths the
-    # weights once either way, but applies its distance once per variable.
-    stacked = np.stack(list(varying.values()), axis=-1) if varying else np.zeros((1, 1, 0))
-    posterior = xr.Dataset(
-        {"quantity": (("chain", "draw", "name"), stacked)}, coords={"name": list(varying)}
-    )
-    tree = xr.DataTree.from_dict({"posterior": posterior, **groups})
-    prior = _sensitivity_to(tree, "prior", groups["log_prior"]["prior"].values, varying)
-    likelihood = _sensitivity_to(
-        tree, "likelihood", groups["log_likelihood"]["likelihood"].values, varying
-    )
+    prior = _sensitivity_to(groups["log_prior"]["prior"].values, varying)
+    likelihood = _sensitivity_to(groups["log_likelihood"]["likelihood"].values, varying)
     result = {}
     for name in values:
         to_prior, to_likelihood = prior.get(name, 0.0), likelihood.get(name, 0.0)
@@ -571,13 +697,25 @@ def power_scaling(scenario: Scenario, values: dict[str, np.ndarray], groups: dic
     return result
 
 
-def _sensitivity_to(tree, group: str, log_density: np.ndarray, values: dict) -> dict[str, float]:
-    """Each quantity's power-scaling sensitivity to one part of the model; 0 for every quantity
-    when that part is the same at every draw (no evidence, or a prior flat where the draws are),
-    since scaling it then changes nothing (and there is no tail for the smoothing to fit)."""
-    import arviz_stats
+def _sensitivity_to(log_density: np.ndarray, values: dict) -> dict[str, float]:
+    """Each quantity's power-scaling sensitivity to one part of the model (its log density at
+    each draw, shaped (chain, draw)); 0 for every quantity when that part is the same at every
+    draw (no evidence, or a prior flat where the draws are), since scaling it then changes
+    nothing (and there is no tail for the smoothing to fit).
+
+    What `arviz_stats.psense` computes, on ArviZ's functions over arrays: the smoothed
+    weights of the part raised to each power, then every quantity's distance under them at
+    once (psense's labelled arrays cost more than the distances here).
+    """
+    from arviz_stats.base import array_stats
 
     if np.ptp(log_density) < 1e-12 or not values:
         return dict.fromkeys(values, 0.0)
-    sensitivity = arviz_stats.psense(tree, group=group)["quantity"]
-    return {name: float(sensitivity.sel(name=name)) for name in values}
+    stacked = np.stack(list(values.values()))  # (quantity, chain, draw)
+    weights = []
+    for alpha in POWERS:
+        log_weights = array_stats.power_scale_lw(log_density, alpha=alpha, axis=(-2, -1))
+        scaled = np.exp(log_weights)
+        weights.append(np.broadcast_to(scaled / scaled.sum(), stacked.shape))
+    sensitivity = array_stats.power_scale_sense(stacked, *weights, *POWERS)
+    return {name: float(value) for name, value in zip(values, sensitivity, strict=True)}

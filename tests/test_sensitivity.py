@@ -112,17 +112,20 @@ def test_a_change_reweighting_cannot_follow_is_moment_matched_to_the_closed_form
 
 
 class _Density:
-    """A log density of one parameter x with one number d as data, in LogDensity's form."""
+    """A log density of one parameter x with numbers as data (by `names`), in LogDensity's
+    form: `terms(x, *numbers)` gives its terms, all of them the log prior."""
 
-    def __init__(self, log_density):
+    def __init__(self, terms, names=("d",)):
         import pytensor
         import pytensor.tensor as pt
 
         self.names = ["x"]
-        d = pytensor.shared(0.0, name="d")
+        numbers = [pytensor.shared(0.0, name=name) for name in names]
         x = pt.vector("x")
-        self.function = pytensor.function([x], [log_density(x, d), pt.zeros_like(x)])
-        self.data = {"d": d}
+        parts = terms(x, *numbers)
+        outputs = [pt.add(*parts) if len(parts) > 1 else parts[0], pt.zeros_like(x), *parts]
+        self.function = pytensor.function([x], outputs)
+        self.data = dict(zip(names, numbers, strict=True))
 
 
 def _sides(log_density):
@@ -133,12 +136,12 @@ def _sides(log_density):
 
     rng = np.random.default_rng(1)
     draws = xr.Dataset({"x": (("chain", "draw"), rng.normal(size=(2, 500)))})
-    at = _DensityAt(_Density(log_density), draws)
+    at = _DensityAt(_Density(lambda x, d: [log_density(x, d)]), draws)
     data = {"d": np.array(0.5)}
     low, high = {"d": np.array(0.2)}, {"d": np.array(1.4)}
     at(data)
     exact = [sum(at.change(data, side)) for side in (low, high)]
-    return at.sides(data, low, high), exact
+    return at.sides(data, [(low, high)])[0], exact
 
 
 def test_the_high_side_is_predicted_from_the_low_side_where_the_density_is_affine():
@@ -165,13 +168,95 @@ def test_a_side_at_the_file_s_own_numbers_costs_no_evaluation():
     from forecast.sensitivity import _DensityAt
 
     draws = xr.Dataset({"x": (("chain", "draw"), np.linspace(-2, 2, 200).reshape(2, 100))})
-    density = _Density(lambda x, d: d * x)
+    density = _Density(lambda x, d: [d * x])
     at = _DensityAt(density, draws)
     data = {"d": np.array(1.0)}
     at.unchanged(data)
     calls = []
     function = density.function
     density.function = lambda *inputs: calls.append(len(inputs[0])) or function(*inputs)
-    low, high = at.sides(data, {"d": np.array(0.0)}, {"d": np.array(1.0)})  # a weight's sides
-    assert calls == [200] and not np.any(high)
+    weight = [({"d": np.array(0.0)}, {"d": np.array(1.0)})]  # a weight's sides, 1 in the file
+    [(low, high)] = at.sides(data, weight)
+    # The file's data and the moved side at the probe draws (to see what the side moves), then
+    # the moved side at every draw; nothing for the side that is the file's own.
+    assert calls == [64, 64, 200] and not np.any(high)
     np.testing.assert_allclose(low, -draws["x"].values)
+
+
+def _counted_sides(terms, names, data, pairs):
+    """The sides of `pairs` from `_DensityAt.sides`, each side evaluated alone (exactly), and how
+    many evaluations at every draw `sides` made."""
+    import numpy as np
+    import xarray as xr
+
+    from forecast.sensitivity import _DensityAt
+
+    draws = xr.Dataset({"x": (("chain", "draw"), np.linspace(-2, 2, 400).reshape(2, 200))})
+    density = _Density(terms, names)
+    at = _DensityAt(density, draws)
+    exact = [[sum(at.change(data, side)) for side in pair] for pair in pairs]
+    calls = []
+    function = density.function
+    density.function = lambda *inputs: calls.append(len(inputs[0])) or function(*inputs)
+    sides = at.sides(data, pairs)
+    return sides, exact, calls.count(400)
+
+
+def test_sides_that_move_different_terms_are_evaluated_together():
+    import numpy as np
+
+    data = {"a": np.array(0.5), "b": np.array(0.2)}
+    pairs = [
+        ({"a": np.array(0.3)}, {"a": np.array(0.9)}),
+        ({"b": np.array(0.1)}, {"b": np.array(0.4)}),
+    ]
+    sides, exact, evaluations = _counted_sides(
+        lambda x, a, b: [a * x, b * x**2 - x**2], ("a", "b"), data, pairs
+    )
+    assert evaluations == 1  # both low sides at once; each high side predicted from its low
+    for pair, exact_pair in zip(sides, exact, strict=True):
+        for side, exact_side in zip(pair, exact_pair, strict=True):
+            np.testing.assert_allclose(side, exact_side, rtol=0, atol=1e-12)
+
+
+def test_sides_that_move_a_term_only_together_are_evaluated_one_at_a_time():
+    import numpy as np
+
+    # With a at 0 in the file, b alone moves nothing; a and b together move a * b * x otherwise
+    # than a alone does. Evaluated together, the check at the probe draws sees it.
+    data = {"a": np.array(0.0), "b": np.array(1.0)}
+    pairs = [
+        ({"a": np.array(0.5)}, {"a": np.array(1.0)}),
+        ({"b": np.array(2.0)}, {"b": np.array(3.0)}),
+    ]
+    sides, exact, evaluations = _counted_sides(
+        lambda x, a, b: [a * b * x, -(x**2)], ("a", "b"), data, pairs
+    )
+    assert evaluations == 3  # together, then each alone
+    for pair, exact_pair in zip(sides, exact, strict=True):
+        for side, exact_side in zip(pair, exact_pair, strict=True):
+            np.testing.assert_allclose(side, exact_side, rtol=0, atol=1e-12)
+
+
+def test_power_scaling_is_arviz_s_psense():
+    import arviz_stats
+    import numpy as np
+    import xarray as xr
+
+    from forecast.sensitivity import power_scaling
+
+    rng = np.random.default_rng(4)
+    values = {f"q{i}": rng.beta(1 + i, 4, size=(4, 500)) for i in range(3)}
+    log_prior = 3 * values["q0"] + rng.normal(size=(4, 500))
+    log_likelihood = -2 * values["q1"] + rng.normal(size=(4, 500))
+    groups = {
+        "log_prior": xr.Dataset({"prior": (("chain", "draw"), log_prior)}),
+        "log_likelihood": xr.Dataset({"likelihood": (("chain", "draw"), log_likelihood)}),
+    }
+    ours = power_scaling(None, values, groups)
+    posterior = xr.Dataset({name: (("chain", "draw"), v) for name, v in values.items()})
+    tree = xr.DataTree.from_dict({"posterior": posterior, **groups})
+    for group in ("prior", "likelihood"):
+        theirs = arviz_stats.psense(tree, group=group)
+        for name in values:
+            assert ours[name][group] == float(theirs[name])
