@@ -183,9 +183,9 @@ def test_a_side_at_the_file_s_own_numbers_costs_no_evaluation():
     np.testing.assert_allclose(low, -draws["x"].values)
 
 
-def _counted_sides(terms, names, data, pairs):
-    """The sides of `pairs` from `_DensityAt.sides`, each side evaluated alone (exactly), and how
-    many evaluations at every draw `sides` made."""
+def _evaluations_of_sides(terms, names, data, pairs) -> int:
+    """How many evaluations at every draw `_DensityAt.sides` makes for `pairs`, having checked
+    that each side's change is the change evaluated for that side alone."""
     import numpy as np
     import xarray as xr
 
@@ -198,8 +198,10 @@ def _counted_sides(terms, names, data, pairs):
     calls = []
     function = density.function
     density.function = lambda *inputs: calls.append(len(inputs[0])) or function(*inputs)
-    sides = at.sides(data, pairs)
-    return sides, exact, calls.count(400)
+    for pair, exact_pair in zip(at.sides(data, pairs), exact, strict=True):
+        for side, exact_side in zip(pair, exact_pair, strict=True):
+            np.testing.assert_allclose(side, exact_side, rtol=0, atol=1e-12)
+    return calls.count(400)
 
 
 def test_sides_that_move_different_terms_are_evaluated_together():
@@ -210,13 +212,9 @@ def test_sides_that_move_different_terms_are_evaluated_together():
         ({"a": np.array(0.3)}, {"a": np.array(0.9)}),
         ({"b": np.array(0.1)}, {"b": np.array(0.4)}),
     ]
-    sides, exact, evaluations = _counted_sides(
-        lambda x, a, b: [a * x, b * x**2 - x**2], ("a", "b"), data, pairs
-    )
-    assert evaluations == 1  # both low sides at once; each high side predicted from its low
-    for pair, exact_pair in zip(sides, exact, strict=True):
-        for side, exact_side in zip(pair, exact_pair, strict=True):
-            np.testing.assert_allclose(side, exact_side, rtol=0, atol=1e-12)
+    terms = lambda x, a, b: [a * x, b * x**2 - x**2]  # noqa: E731
+    # Both low sides at once; each high side predicted from its low side.
+    assert _evaluations_of_sides(terms, ("a", "b"), data, pairs) == 1
 
 
 def test_sides_that_move_a_term_only_together_are_evaluated_one_at_a_time():
@@ -229,13 +227,9 @@ def test_sides_that_move_a_term_only_together_are_evaluated_one_at_a_time():
         ({"a": np.array(0.5)}, {"a": np.array(1.0)}),
         ({"b": np.array(2.0)}, {"b": np.array(3.0)}),
     ]
-    sides, exact, evaluations = _counted_sides(
-        lambda x, a, b: [a * b * x, -(x**2)], ("a", "b"), data, pairs
-    )
-    assert evaluations == 3  # together, then each alone
-    for pair, exact_pair in zip(sides, exact, strict=True):
-        for side, exact_side in zip(pair, exact_pair, strict=True):
-            np.testing.assert_allclose(side, exact_side, rtol=0, atol=1e-12)
+    terms = lambda x, a, b: [a * b * x, -(x**2)]  # noqa: E731
+    # Together, then each alone.
+    assert _evaluations_of_sides(terms, ("a", "b"), data, pairs) == 3
 
 
 def test_power_scaling_is_arviz_s_psense():
