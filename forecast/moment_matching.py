@@ -49,16 +49,15 @@ class Moved:
     draws: object  # forecast.worlds.Draws at the moved draws, shaped (1 chain, draws)
     weights: np.ndarray
 
-    @property
-    def count(self) -> int:
-        return self.draws.shape[1]
-
     def joined(self, at_moved: np.ndarray, at_original: np.ndarray) -> np.ndarray:
         """A value per draw at all the weighted draws, shaped (1, draws, ...): `at_moved` at the
         moved draws (shaped as `draws`), the rest read from `at_original`, the values at the
         original draws (chain, draw, ...), which the draws kept as they were still have."""
-        head = at_moved.reshape(self.count, *at_moved.shape[2:])
-        rest = at_original.reshape(-1, *at_original.shape[2:])[self.count :]
+        moved_count = self.draws.shape[1]
+        if at_original.shape[0] * at_original.shape[1] != self.weights.size:
+            raise ValueError("values at other draws than those the matcher moved")
+        head = at_moved.reshape(moved_count, *at_moved.shape[2:])
+        rest = at_original.reshape(-1, *at_original.shape[2:])[moved_count:]
         return np.concatenate([head, rest])[np.newaxis]
 
 

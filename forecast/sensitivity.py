@@ -45,12 +45,15 @@ KHAT_LIMIT = 0.7
 REFIT_CHAINS = 2
 REFIT_DRAWS = 200
 REFIT_TUNE = 200
-# The draws on which the high side of a change is checked against the low side's (sides).
+# The draws at which `_DensityAt.sides` sees which terms a change moves, checks the changes it
+# evaluates together, and checks the high side of a change against its prediction.
 PROBE_DRAWS = 64
-# How far from a constant the difference between the high side's change and its prediction
-# from the low side's may be. The compiled log density is itself off by up to a few 1e-7 at
-# some draws (numba's fast math: the Brexit file's Beta rows, against SciPy's), so less than
-# this is its rounding; a log weight off by 1e-6 moves a weight by a millionth.
+# How far apart two values of the compiled log density may be and still be taken as equal in
+# those checks (the high side's change against its prediction from the low side's, less a
+# constant; a term evaluated with other changes against the same term evaluated alone). The
+# compiled log density is itself off by up to a few 1e-7 at some draws (numba's fast math: the
+# Brexit file's Beta rows, against SciPy's), so less than this is its rounding; a log weight
+# off by 1e-6 moves a weight by a millionth.
 AFFINE_TOLERANCE = 1e-6
 # Power-scaling sensitivity (cumulative Jensen-Shannon distance per log2 of the power) above
 # which a quantity is called sensitive, as in arviz_stats.psense_summary.
@@ -190,7 +193,9 @@ class LogDensity:
     so that one evaluation serves several changes that move different elements (`sides`).
 
     `function(*draws)` gives the log prior and the log likelihood at each draw, then the terms,
-    each shaped (draws, *elements) or (1, *elements) where it is the same at every draw.
+    each shaped (draws, *elements) or (1, *elements) where it is the same at every draw (about
+    a fifth more time than the two sums alone). `reads[k]` names the model data that term k
+    reads.
     """
 
     def __init__(self, model):
@@ -220,6 +225,7 @@ class LogDensity:
             batched, outputs, mode="FAST_RUN", on_unused_input="ignore"
         )
         self.data = {v.name: v for v in self.function.get_shared() if v.name}
+        self.reads = data_read(terms)
 
     def at(self, posterior: xr.Dataset):
         """Of these draws: `evaluate(data)`, the (log prior, log likelihood) at each draw under
@@ -227,6 +233,17 @@ class LogDensity:
         data in `changed` replace those of `data`. The draws are read once, for the many sets of
         data that a sensitivity analysis or a sweep tries on them."""
         return _DensityAt(self, posterior)
+
+
+def data_read(terms) -> list[frozenset[str]]:
+    """The names of the model data (shared variables) each of these graphs reads."""
+    from pytensor.compile.sharedvalue import SharedVariable
+    from pytensor.graph.traversal import ancestors
+
+    return [
+        frozenset(v.name for v in ancestors([term]) if isinstance(v, SharedVariable) and v.name)
+        for term in terms
+    ]
 
 
 def flat_draws(posterior: xr.Dataset, names: Sequence[str]) -> list[np.ndarray]:
@@ -276,12 +293,17 @@ class _DensityAt:
     def unchanged(self, data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(log prior, log likelihood) at each draw under `data`, which every change is measured
         from: evaluated once."""
+        return self._shaped(self._unchanged_outputs(data))
+
+    def _unchanged_outputs(self, data) -> list:
+        """The function's outputs at every draw under `data`: evaluated once."""
         if self._unchanged is None:
             self.set(data)
             self._unchanged = self.density.function(*self.inputs)
-        return self._shaped(self._unchanged)
+        return self._unchanged
 
     def _unchanged_probe(self, data) -> list:
+        """The function's outputs at the probe draws under `data`: evaluated once."""
         if self._unchanged_at_probe is None:
             self.set(data)
             self._unchanged_at_probe = self.density.function(*self._probe[1])
@@ -318,8 +340,9 @@ class _DensityAt:
         move the same numbers in proportion. So the high side's change is the low side's times
         that proportion, plus a constant: one evaluation for both. The prediction is checked
         against the log density itself at PROBE_DRAWS draws (to AFFINE_TOLERANCE), which also
-        give the constant, and a side it does not hold for is evaluated as well. The low sides
-        themselves are evaluated several at a time (`_moves`).
+        give the constant, and a side it does not hold for is evaluated as well. The side
+        evaluated of each input (the low one, unless it is the file's own numbers) is evaluated
+        with those of other inputs where they move different terms (`_moves`).
         """
         primary, ratios = [], []
         for low, high in pairs:
@@ -328,10 +351,10 @@ class _DensityAt:
             # Where one side is the file's own numbers (ratio 0), the other is the one to move.
             primary.append(high if ratio == 0.0 and not _differs(data, low) else low)
         result = []
-        unmoved = np.zeros(self.count)
         moves = self._moves(data, primary)
         for (low, high), ratio, side, move in zip(pairs, ratios, primary, moves, strict=True):
             if ratio == 0.0:
+                unmoved = np.zeros(self.count)
                 pair = (move, unmoved) if side is low else (unmoved, move)
             else:
                 at_high = None
@@ -349,13 +372,17 @@ class _DensityAt:
         """The change in the log density at each draw (flat) from `data` to each of `sides`.
 
         Which elements of the model's terms (a parameter's density in one row, one potential) a
-        side moves is seen at the probe draws. Sides that move different elements and set
-        different numbers are then evaluated together at every draw, each side's change read
-        from its own elements: for the flagship, 28 sides in 4 evaluations. Each such
-        evaluation is checked: at the probe draws every element is as the side that moves it
-        gave it alone (or as `data` give it, where no side moves it), and at every draw the
-        sides' changes add up to the change of the whole density. Where a check fails, the
-        sides of that evaluation are evaluated one at a time.
+        side moves is seen at the probe draws; where a term reads data the side sets but no
+        element of it moved there, the side is taken to move all of it. Sides that move
+        different elements and set different numbers are then evaluated together at every
+        draw, each side's change read from its own elements: for the flagship, 28 sides in 4
+        evaluations. This takes an element that a side moves at some draw to move at the probe
+        draws too, as every density the tornado moves does (a Beta's, a Dirichlet's, a Gamma's
+        and an evidence item's terms move at every draw). Each such evaluation is checked: at
+        the probe draws every element is as the side that moves it gave it alone (or as `data`
+        give it, where no side moves it), and at every draw the sides' changes add up to the
+        change of the whole density. Where a check fails, the sides of that evaluation are
+        evaluated one at a time.
         """
         probe, inputs = self._probe
         before = _elements(self._unchanged_probe(data), probe.size)
@@ -363,19 +390,22 @@ class _DensityAt:
         for side in sides:
             terms = _elements(self._evaluated(data, side, inputs), probe.size)
             alone.append(terms)
-            touched.append(
-                [np.flatnonzero(np.any(new != old, axis=0)) for new, old in
-                 zip(terms, before, strict=True)]
-            )  # fmt: skip
-        self.unchanged(data)
-        base = _elements(self._unchanged, self.count)
+            moved = []
+            for new, old, reads in zip(terms, before, self.density.reads, strict=True):
+                elements = np.flatnonzero(np.any(new != old, axis=0))
+                if not elements.size and reads.intersection(side):
+                    elements = np.arange(new.shape[1])
+                moved.append(elements)
+            touched.append(moved)
+        unchanged = self._unchanged_outputs(data)
+        base = _elements(unchanged, self.count)
         moves: list = [None] * len(sides)
         for members in _together(data, sides, touched):
             outputs = self._evaluated(
                 data, _combined(data, [sides[i] for i in members]), self.inputs
             )
             terms = _elements(outputs, self.count)
-            whole = _total(outputs, self.count) - _total(self._unchanged, self.count)
+            whole = _total(outputs, self.count) - _total(unchanged, self.count)
             if len(members) == 1:
                 moves[members[0]] = whole
                 continue

@@ -119,13 +119,18 @@ class _Density:
         import pytensor
         import pytensor.tensor as pt
 
+        from forecast.sensitivity import data_read
+
         self.names = ["x"]
         numbers = [pytensor.shared(0.0, name=name) for name in names]
         x = pt.vector("x")
         parts = terms(x, *numbers)
-        outputs = [pt.add(*parts) if len(parts) > 1 else parts[0], pt.zeros_like(x), *parts]
+        # A term of several elements is shaped (draws, elements).
+        total = [part.sum(axis=1) if part.ndim > 1 else part for part in parts]
+        outputs = [pt.add(*total) if len(total) > 1 else total[0], pt.zeros_like(x), *parts]
         self.function = pytensor.function([x], outputs)
         self.data = dict(zip(names, numbers, strict=True))
+        self.reads = data_read(parts)
 
 
 def _sides(log_density):
@@ -219,17 +224,39 @@ def test_sides_that_move_different_terms_are_evaluated_together():
 
 def test_sides_that_move_a_term_only_together_are_evaluated_one_at_a_time():
     import numpy as np
+    import pytensor.tensor as pt
 
-    # With a at 0 in the file, b alone moves nothing; a and b together move a * b * x otherwise
-    # than a alone does. Evaluated together, the check at the probe draws sees it.
+    # One term of two elements, a * b * x and b * x. With a at 0 in the file, b alone moves only
+    # the second, a alone only the first; but a and b together move the first otherwise than a
+    # alone does. Evaluated together, the check at the probe draws sees it.
+    def terms(x, a, b):
+        return [pt.stack([a * b * x, b * x], axis=1), -(x**2)]
+
     data = {"a": np.array(0.0), "b": np.array(1.0)}
     pairs = [
         ({"a": np.array(0.5)}, {"a": np.array(1.0)}),
         ({"b": np.array(2.0)}, {"b": np.array(3.0)}),
     ]
-    terms = lambda x, a, b: [a * b * x, -(x**2)]  # noqa: E731
     # Together, then each alone.
     assert _evaluations_of_sides(terms, ("a", "b"), data, pairs) == 3
+
+
+def test_a_side_that_moves_a_term_only_away_from_the_probe_draws_is_evaluated_apart():
+    import numpy as np
+    import pytensor.tensor as pt
+
+    # b moves the term only at draws 1 to 5 of the 400 (x from -1.990 to -1.950), between the
+    # probe draws 0 and 6; a moves it everywhere. The term reads b, so b's side is not taken to
+    # move nothing, and the two are evaluated apart.
+    def terms(x, a, b):
+        return [a * x + 5 * b * pt.and_(pt.gt(x, -1.995), pt.lt(x, -1.945))]
+
+    data = {"a": np.array(0.5), "b": np.array(0.2)}
+    pairs = [
+        ({"a": np.array(0.3)}, {"a": np.array(0.9)}),
+        ({"b": np.array(0.1)}, {"b": np.array(0.4)}),
+    ]
+    assert _evaluations_of_sides(terms, ("a", "b"), data, pairs) == 2
 
 
 def test_power_scaling_is_arviz_s_psense():
