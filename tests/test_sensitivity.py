@@ -188,16 +188,19 @@ def test_a_side_at_the_file_s_own_numbers_costs_no_evaluation():
     np.testing.assert_allclose(low, -draws["x"].values)
 
 
-def _evaluations_of_sides(terms, names, data, pairs) -> int:
-    """How many evaluations at every draw `_DensityAt.sides` makes for `pairs`, having checked
-    that each side's change is the change evaluated for that side alone."""
+def _evaluations_of_sides(terms, numbers: dict, moved: dict) -> int:
+    """How many evaluations at every draw `_DensityAt.sides` makes for the inputs of `terms`
+    (`numbers`, in their order) each moved to its (low, high) in `moved`, having checked that
+    each side's change is the change evaluated for that side alone."""
     import numpy as np
     import xarray as xr
 
     from forecast.sensitivity import _DensityAt
 
+    data = {name: np.array(value) for name, value in numbers.items()}
+    pairs = [({name: np.array(low)}, {name: np.array(high)}) for name, (low, high) in moved.items()]
     draws = xr.Dataset({"x": (("chain", "draw"), np.linspace(-2, 2, 400).reshape(2, 200))})
-    density = _Density(terms, names)
+    density = _Density(terms, tuple(numbers))
     at = _DensityAt(density, draws)
     exact = [[sum(at.change(data, side)) for side in pair] for pair in pairs]
     calls = []
@@ -210,20 +213,13 @@ def _evaluations_of_sides(terms, names, data, pairs) -> int:
 
 
 def test_sides_that_move_different_terms_are_evaluated_together():
-    import numpy as np
-
-    data = {"a": np.array(0.5), "b": np.array(0.2)}
-    pairs = [
-        ({"a": np.array(0.3)}, {"a": np.array(0.9)}),
-        ({"b": np.array(0.1)}, {"b": np.array(0.4)}),
-    ]
     terms = lambda x, a, b: [a * x, b * x**2 - x**2]  # noqa: E731
     # Both low sides at once; each high side predicted from its low side.
-    assert _evaluations_of_sides(terms, ("a", "b"), data, pairs) == 1
+    moved = {"a": (0.3, 0.9), "b": (0.1, 0.4)}
+    assert _evaluations_of_sides(terms, {"a": 0.5, "b": 0.2}, moved) == 1
 
 
 def test_sides_that_move_a_term_only_together_are_evaluated_one_at_a_time():
-    import numpy as np
     import pytensor.tensor as pt
 
     # One term of two elements, a * b * x and b * x. With a at 0 in the file, b alone moves only
@@ -232,17 +228,12 @@ def test_sides_that_move_a_term_only_together_are_evaluated_one_at_a_time():
     def terms(x, a, b):
         return [pt.stack([a * b * x, b * x], axis=1), -(x**2)]
 
-    data = {"a": np.array(0.0), "b": np.array(1.0)}
-    pairs = [
-        ({"a": np.array(0.5)}, {"a": np.array(1.0)}),
-        ({"b": np.array(2.0)}, {"b": np.array(3.0)}),
-    ]
     # Together, then each alone.
-    assert _evaluations_of_sides(terms, ("a", "b"), data, pairs) == 3
+    moved = {"a": (0.5, 1.0), "b": (2.0, 3.0)}
+    assert _evaluations_of_sides(terms, {"a": 0.0, "b": 1.0}, moved) == 3
 
 
 def test_a_side_that_moves_a_term_only_away_from_the_probe_draws_is_evaluated_apart():
-    import numpy as np
     import pytensor.tensor as pt
 
     # b moves the term only at draws 1 to 5 of the 400 (x from -1.990 to -1.950), between the
@@ -251,12 +242,8 @@ def test_a_side_that_moves_a_term_only_away_from_the_probe_draws_is_evaluated_ap
     def terms(x, a, b):
         return [a * x + 5 * b * pt.and_(pt.gt(x, -1.995), pt.lt(x, -1.945))]
 
-    data = {"a": np.array(0.5), "b": np.array(0.2)}
-    pairs = [
-        ({"a": np.array(0.3)}, {"a": np.array(0.9)}),
-        ({"b": np.array(0.1)}, {"b": np.array(0.4)}),
-    ]
-    assert _evaluations_of_sides(terms, ("a", "b"), data, pairs) == 2
+    moved = {"a": (0.3, 0.9), "b": (0.1, 0.4)}
+    assert _evaluations_of_sides(terms, {"a": 0.5, "b": 0.2}, moved) == 2
 
 
 def test_power_scaling_is_arviz_s_psense():
