@@ -196,7 +196,7 @@ def _evidence(scenario, posterior, settings, refit_warnings: list[str], matcher)
     for index, item in enumerate(scenario.evidence):
         target = summarize.target_draws(scenario, index, posterior)
         with_item = summarize.describe_target(scenario, index, target)
-        without, khat, r_eff = summarize.without_by_reweighting(scenario, index, posterior)
+        without, khat, r_eff = summarize.without_by_reweighting(scenario, index, posterior, target)
         method = f"importance reweighting of the posterior draws (PSIS, k-hat {khat:.2f})"
         if not khat <= PSIS_LIMIT and (
             moved := matcher(

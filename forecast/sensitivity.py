@@ -228,10 +228,12 @@ class LogDensity:
         self.reads = data_read(terms)
 
     def at(self, posterior: xr.Dataset):
-        """Of these draws: `evaluate(data)`, the (log prior, log likelihood) at each draw under
-        `data`, shaped (chain, draw); and `change(data, changed)`, how much they move when the
-        data in `changed` replace those of `data`. The draws are read once, for the many sets of
-        data that a sensitivity analysis or a sweep tries on them."""
+        """Of these draws: called with `data`, the (log prior, log likelihood) at each draw
+        under `data`, shaped (chain, draw) (`unchanged(data)` the same, evaluated once); then
+        `change(data, changed)`, how much they move when the data in `changed` replace those of
+        `data`, and `sides(data, pairs)`, the change in their sum to both sides of many inputs.
+        The draws are read once, for the many sets of data that a sensitivity analysis or a
+        sweep tries on them."""
         return _DensityAt(self, posterior)
 
 

@@ -171,16 +171,16 @@ def describe_target(scenario: Scenario, index: int, values: np.ndarray, **kwargs
 
 
 def without_by_reweighting(
-    scenario: Scenario, index: int, draws: Draws
+    scenario: Scenario, index: int, draws: Draws, values: np.ndarray
 ) -> tuple[dict, float, float]:
-    """Posterior of the item's target without the item, by Pareto-smoothed importance sampling.
+    """Posterior of the item's target without the item, by Pareto-smoothed importance sampling;
+    `values`: the target at the draws (`target_draws`).
 
     The posterior without item i is the posterior divided by the item's likelihood L_i^w, so the
     draws are weighted by 1 / L_i^w. Returns the STATS, the Pareto k-hat of the weights (above
     0.7 they are unreliable) and the draws' relative efficiency used for it.
     """
     loglik = evidence_loglik(scenario, index, draws)
-    values = target_draws(scenario, index, draws)
     per_value = values[..., np.newaxis] if values.ndim == 2 else values
     # Relative efficiency of the MCMC draws, for PSIS and for the standard error.
     r_eff = min(
