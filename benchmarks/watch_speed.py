@@ -81,6 +81,19 @@ def wait_until(condition, timeout: float, step: float = 0.05):
     raise SystemExit(f"gave up after {timeout} s")
 
 
+def wait_for_line(process: subprocess.Popen, text: str, timeout: float) -> str:
+    """The first line of the watch's terminal output that holds `text`."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], deadline - time.perf_counter())
+        line = process.stdout.readline() if ready else ""
+        if not line:
+            break
+        if text in line:
+            return line.strip()
+    raise SystemExit(f"the watch printed no line with {text!r} within {timeout:g} s")
+
+
 def start_watch(file: Path, out: Path) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "forecast", "watch", str(file), "--port", "0", "--no-open"]
@@ -117,6 +130,10 @@ def main() -> None:
         try:
             wait_until(lambda: get_json(url + "summary.json"), timeout=600)
             first = time.perf_counter() - started
+            # Then the watch compiles the faster sampler while idle, as it does after a first
+            # run of a structure; a save is timed once it has.
+            upgraded = wait_for_line(process, "nutpie's numba backend", timeout=600)
+            print(upgraded, flush=True)
             # Each save is made with nothing running, as after a pause to read the page.
             wait_until(lambda: report_written(url), timeout=300)
             to_numbers, to_complete, to_report, sampling = [], [], [], []

@@ -5,29 +5,35 @@ so one compiled model serves every file of the same structure (`model.structure_
 tweaked prior, an evidence item left out, the next save in a watch loop. The prior's forward
 sampler is compiled alongside and kept the same way.
 
-Three ways to sample, chosen by the size of the model's log density (docs/run-output.md,
-"Sampling"), each NUTS:
+Three ways to sample, each NUTS (docs/run-output.md, "Which sampler"):
 
-- up to CACHED_OPERATIONS operations, nutpie's sampler (in Rust) calling the log density as
-  PyTensor compiles it, which PyTensor keeps on disk: compiled in a second or two;
-- up to NUTPIE_OPERATIONS, nutpie's own numba backend, whose density runs without a call through
-  Python: sampled several times faster (the flagship in about 2 s), but compiled in 7 s for one
-  outcome and 30 s or more for the flagship, in every new process (numba cannot keep it on disk);
+- nutpie's sampler (in Rust) calling the log density as PyTensor compiles it, which PyTensor
+  keeps on disk: compiled in seconds, each call going through Python. Every model of up to
+  NUTPIE_OPERATIONS operations starts here.
+- nutpie's own numba backend, whose density runs without a call through Python: the flagship
+  sampled in about 2 s instead of 10, but compiled in 30 s or more in every new process (numba
+  cannot keep it on disk). For a structure of more than CACHED_OPERATIONS operations that has
+  run, a process that stays alive (the worker, a watch) compiles it when it is idle
+  (`upgrade_one`), a sweep before sampling many points again (`upgrade_if_worth`), and any
+  process before a structure's sampling number UPGRADE_PAYS_AFTER + 1. It is taken only if it
+  gives the last run's draws again bit for bit; otherwise the structure keeps the first sampler.
+  So which one samples a run changes its speed, never its numbers.
 - larger models, PyMC's own NUTS, its chains in processes.
 
-The choice depends on the structure alone, so a file always gets the same sampler. (numba's code
-can differ in its last bits between a process that has just compiled it and one that loads it
-from disk, so the first process or two to compile a structure new to the cache may give other
-draws than every later one: docs/run-output.md, "Reproducibility".)
+(numba's code can differ in its last bits between a process that has just compiled it and one
+that loads it from disk, so the first process or two to compile a structure new to the cache may
+give other draws than every later one: docs/run-output.md, "Reproducibility".)
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import shutil
 import sys
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -41,9 +47,14 @@ from forecast.spec import Scenario
 # Compiled models kept in one process; a watch loop or a worker rarely sees more structures.
 KEEP = 8
 # Operations in the log density graph (before rewrites) up to which each sampler pays off
-# (benchmarks/samplers.py): PyTensor's cached density called from nutpie, then nutpie's numba.
+# (benchmarks/samplers.py): PyTensor's cached density called from nutpie alone, then with nutpie's
+# numba backend compiled in the background of a process that stays alive.
 CACHED_OPERATIONS = 300
 NUTPIE_OPERATIONS = 800
+# Samplings of one structure after which compiling the numba backend has paid for itself in a
+# process that ends when they do: on the flagship it compiles in 30 to 35 s and samples in 2 s,
+# against 8 to 10 s for the cached sampler (docs/run-output.md, "Which sampler").
+UPGRADE_PAYS_AFTER = 6
 # PyMC's parallel chains start from a fresh server process: forking this one, which already
 # runs numba's and the BLAS's threads, can deadlock the children.
 MP_CONTEXT = "forkserver"
@@ -62,6 +73,11 @@ class Compiled:
     initial_points: dict
     step_state: object = None  # the PyMC step's state as built, restored before every run
     model: object = None  # the PyMC model (nutpie-cached reads its data; sensitivity its terms)
+    # Whether nutpie's numba backend would sample this structure faster (`upgrade`), and the last
+    # run of the cached sampler, which the numba backend must give again to be taken.
+    upgradable: bool = False
+    _last_run: _Run | None = None
+    samplings: int = 0  # posterior samplings in this process
     _log_density: object = None
     _unconstrained: object = None
 
@@ -83,6 +99,32 @@ class Compiled:
             self._unconstrained = UnconstrainedDensity(self.model, self.log_density)
         return self._unconstrained
 
+    def upgrade(self) -> str | None:
+        """Compile nutpie's numba backend for this structure and sample the cached sampler's
+        last run with it: the same draws, bit for bit, and it samples every later run; other
+        draws, and the structure keeps the cached sampler. What happened, in a line, or None
+        when there was nothing to do.
+        """
+        last = self._last_run
+        if not self.upgradable or last is None:
+            return None
+        self.upgradable, self._last_run = False, None
+        import nutpie
+
+        start = time.perf_counter()
+        faster = nutpie.compile_pymc_model(
+            self.model, backend="numba", initial_points=self.initial_points
+        )
+        seconds = time.perf_counter() - start
+        tree = _sample_nutpie(faster.with_data(**last.data), **last.settings)
+        if _digest(tree) != last.digest:
+            return (
+                f"nutpie's numba backend compiled in {seconds:.0f} s but gave other draws than "
+                "PyTensor's cached density: this structure keeps the cached sampler"
+            )
+        self.sampler, self.posterior = "nutpie", faster
+        return f"nutpie's numba backend compiled in {seconds:.0f} s and gave the same draws"
+
     def sample_posterior(
         self,
         data: dict[str, np.ndarray],
@@ -100,27 +142,25 @@ class Compiled:
                 data, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
                 progress=progress,
             )  # fmt: skip
-        import nutpie
-
-        if self.sampler == "nutpie-cached":
-            import pymc as pm
-
-            pm.set_data(data, model=self.model)
-            posterior = self.posterior
-        else:
-            posterior = self.posterior.with_data(**data)
-        trace = nutpie.sample(
-            posterior,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=cores,
-            seed=seed,
+        if self.samplings >= UPGRADE_PAYS_AFTER and self.upgradable:
+            # Sampled often here, so likely to be sampled again (a cluster's worker, a long
+            # batch): the faster sampler now pays for itself, as a JIT compiles a hot loop.
+            upgrade_now(self)
+        self.samplings += 1
+        settings = dict(
+            draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
             target_accept=target_accept,
-            progress_bar=progress,
-            return_raw_trace=True,
-        )
-        return _nutpie_tree(*trace.get_arrow_trace(), coords=posterior.coords)
+        )  # fmt: skip
+        if self.sampler == "nutpie":
+            return _sample_nutpie(self.posterior.with_data(**data), progress=progress, **settings)
+        import pymc as pm
+
+        pm.set_data(data, model=self.model)
+        tree = _sample_nutpie(self.posterior, progress=progress, **settings)
+        if self.upgradable:
+            copied = {name: np.array(value, copy=True) for name, value in data.items()}
+            self._last_run = _Run(copied, settings, _digest(tree))
+        return tree
 
     def _sample_pymc(self, data, *, draws, tune, chains, cores, seed, progress) -> xr.DataTree:
         import pymc as pm
@@ -151,6 +191,36 @@ class Compiled:
             self.prior_model[name].set_value(value)
         reseed_rngs(self.prior_rngs, seed)
         return [np.asarray(value) for value in self.prior_function()]
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A run of the cached sampler: its numbers, its settings and a digest of its draws."""
+
+    data: dict[str, np.ndarray]
+    settings: dict
+    digest: str
+
+
+def _sample_nutpie(posterior, *, progress: bool = False, **settings) -> xr.DataTree:
+    import nutpie
+
+    trace = nutpie.sample(posterior, progress_bar=progress, return_raw_trace=True, **settings)
+    return _nutpie_tree(*trace.get_arrow_trace(), coords=posterior.coords)
+
+
+def _digest(tree: xr.DataTree) -> str:
+    """Every draw and sampler statistic, to the bit; of a divergence's message, only whether
+    there is one (its wording differs between nutpie's backends)."""
+    digest = hashlib.sha256()
+    for group in ("posterior", "sample_stats"):
+        for name, values in sorted(tree[group].to_dataset().data_vars.items()):
+            array = np.ascontiguousarray(values.values)
+            if array.dtype == object:
+                array = np.array([isinstance(v, str) for v in array.ravel()]).reshape(array.shape)
+            digest.update(f"{group}/{name}{array.dtype}{array.shape}".encode())
+            digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 # By structure key, prior draws and target acceptance: what a compiled model depends on.
@@ -294,6 +364,42 @@ def forget() -> None:
         _kept.clear()
 
 
+def upgrade_waits() -> bool:
+    """Whether a kept structure waits for `upgrade_one`."""
+    with _lock:
+        return bool(_waiting())
+
+
+def _waiting() -> list[Compiled]:
+    return [c for c in _kept.values() if c.upgradable and c._last_run is not None]
+
+
+def upgrade_if_worth(samplings: int) -> str | None:
+    """Before this many more samplings of the structures kept here (a sweep's points sampled
+    again), `upgrade_one` if the faster sampler would save more than its compile costs."""
+    return upgrade_one() if samplings >= UPGRADE_PAYS_AFTER else None
+
+
+def upgrade_one() -> str | None:
+    """Upgrade one kept structure that nutpie's numba backend would sample faster
+    (`Compiled.upgrade`), in this thread. For a process that stays alive, when it is idle: a run
+    asked for meanwhile waits for it, since numba's compiler and Python's warnings are not safe
+    to share between threads. What happened, in a line, or None when nothing waits."""
+    with _lock:
+        waiting = _waiting()
+    for compiled in waiting[:1]:
+        return upgrade_now(compiled)
+    return None
+
+
+def upgrade_now(compiled: Compiled) -> str | None:
+    """`compiled.upgrade()`; a failure leaves the cached sampler serving the structure."""
+    try:
+        return compiled.upgrade()
+    except Exception as error:
+        return f"compiling nutpie's numba backend failed ({type(error).__name__}: {error})"
+
+
 def operations(model) -> int:
     """The size of a model's log density graph, before PyTensor's rewrites."""
     from pytensor.graph.traversal import applys_between
@@ -309,16 +415,9 @@ def _compile(scenario: Scenario, prior_draws: int, target_accept: float) -> Comp
     points = scenario_model.initial_points(posterior_model)
     size = operations(posterior_model)
     step, step_state = None, None
-    if size <= CACHED_OPERATIONS:
+    if size <= NUTPIE_OPERATIONS:
         sampler = "nutpie-cached"
         posterior = _nutpie_over_pytensor(posterior_model, points)
-    elif size <= NUTPIE_OPERATIONS:
-        import nutpie
-
-        sampler = "nutpie"
-        posterior = nutpie.compile_pymc_model(
-            posterior_model, backend="numba", initial_points=points
-        )
     else:
         sampler, posterior = "pymc", posterior_model
         step = pm.NUTS(model=posterior_model, target_accept=target_accept)
@@ -338,6 +437,7 @@ def _compile(scenario: Scenario, prior_draws: int, target_accept: float) -> Comp
         initial_points=points,
         step_state=step_state,
         model=posterior_model,
+        upgradable=CACHED_OPERATIONS < size <= NUTPIE_OPERATIONS,
     )
 
 

@@ -485,6 +485,7 @@ def compute_sweep(
     RunError
         If a point sampled again fails: each such point with its error.
     """
+    from forecast import compiled as compiled_models
     from forecast import inference
     from forecast import model as scenario_model
     from forecast.cluster import Job, Jobs
@@ -539,6 +540,8 @@ def compute_sweep(
             if on_point is not None:
                 on_point(where[id(done.job)])
 
+        if jobs is None or jobs.here:
+            compiled_models.upgrade_if_worth(len(batch))
         if jobs is None:
             with Jobs() as own:
                 finished = own.run(batch, on_finished=point_done)

@@ -1,9 +1,13 @@
-"""Compiled models kept by structure: a cached model and a fresh one give the same draws."""
+"""Compiled models kept by structure: a cached model and a fresh one give the same draws, and
+so does the faster sampler an idle process compiles."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+import xarray as xr
 
 from forecast import compiled, inference
 from forecast.model import structure_key
@@ -70,6 +74,83 @@ def test_a_kept_model_gives_the_draws_of_a_fresh_one():
     prior = kept_tweaked.tree["prior"]["talks"].values.mean()
     assert prior == pytest.approx(5 / 6, abs=0.01)
     assert fresh_base.tree["prior"]["talks"].values.mean() == pytest.approx(2 / 5, abs=0.01)
+    # A model this small is sampled fastest as it is: nothing for an idle process to compile.
+    assert compiled.upgrade_one() is None
+
+
+@pytest.fixture
+def upgradable(monkeypatch):
+    """Models of any size count as large enough for nutpie's numba backend to pay off, so that
+    a small one stands in for the flagship's size; no model is kept before or after."""
+    monkeypatch.setattr(compiled, "CACHED_OPERATIONS", 0)
+    compiled.forget()
+    yield
+    compiled.forget()
+
+
+def test_the_faster_sampler_is_taken_when_it_gives_the_cached_samplers_draws(
+    upgradable, monkeypatch
+):
+    monkeypatch.setattr(compiled, "UPGRADE_PAYS_AFTER", 2)
+    base, tweaked = parse_scenario(TEXT.encode()), parse_scenario(TWEAKED.encode())
+    first = inference.sample(base, SETTINGS)
+    assert first.sampler == "nutpie-cached"
+    assert compiled.upgrade_waits()  # for a process that stays alive, when it is idle
+    # A sweep asks with the number of samplings to come; too few, and it is not compiled.
+    assert compiled.upgrade_if_worth(1) is None
+    second = inference.sample(base, SETTINGS)
+    assert second.sampler == "nutpie-cached"
+    # Sampled twice already here: the third sampling first compiles the faster sampler, which
+    # must give the last run's draws, and then samples with it.
+    third = inference.sample(base, SETTINGS)
+    assert (third.sampler, third.reused) == ("nutpie", True)
+    assert_same(draws(first), draws(third))
+    assert not compiled.upgrade_waits()
+    assert compiled.upgrade_one() is None  # done once per structure
+    # Other numbers than those of the run it was checked on: the same draws as the cached
+    # sampler gives them, freshly compiled.
+    upgraded_tweaked = inference.sample(tweaked, SETTINGS)
+    compiled.forget()
+    cached_tweaked = inference.sample(tweaked, SETTINGS)
+    assert (upgraded_tweaked.sampler, cached_tweaked.sampler) == ("nutpie", "nutpie-cached")
+    assert_same(draws(upgraded_tweaked), draws(cached_tweaked))
+
+
+def test_a_faster_sampler_that_gives_other_draws_is_not_taken(upgradable):
+    base = parse_scenario(TEXT.encode())
+    first = inference.sample(base, SETTINGS)
+    (kept,) = compiled._kept.values()
+    # The check samples the last run's numbers again; other numbers give other draws, as last
+    # bits of numba's code that differ from the cached density's would.
+    last = kept._last_run
+    changed = {name: np.array(value, copy=True) for name, value in last.data.items()}
+    name = next(name for name, value in changed.items() if value.dtype.kind == "f")
+    changed[name] = changed[name] * 1.5
+    kept._last_run = dataclasses.replace(last, data=changed)
+    said = compiled.upgrade_one()
+    assert said.startswith("nutpie's numba backend compiled in"), said
+    assert said.endswith(
+        "gave other draws than PyTensor's cached density: this structure keeps the cached sampler"
+    ), said
+    assert compiled.upgrade_one() is None  # not tried again
+    again = inference.sample(base, SETTINGS)
+    assert again.sampler == "nutpie-cached"
+    assert_same(draws(first), draws(again))
+
+
+def test_the_check_reads_every_draw_and_whether_a_divergence_has_a_message():
+    def tree(value: float, message: str | None):
+        posterior = xr.Dataset({"talks": (("chain", "draw"), np.array([[0.25, value]]))})
+        stats = xr.Dataset(
+            {"divergence_message": (("chain", "draw"), np.array([[None, message]], dtype=object))}
+        )
+        return xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
+
+    # nutpie's backends word the same divergence differently.
+    same = compiled._digest(tree(0.5, "Bad logp value: -inf"))
+    assert compiled._digest(tree(0.5, "Logp function returned error code: 4")) == same
+    assert compiled._digest(tree(0.5, None)) != same
+    assert compiled._digest(tree(np.nextafter(0.5, 1), "Bad logp value: -inf")) != same
 
 
 def test_a_kept_pymc_step_starts_every_run_untuned():

@@ -4,7 +4,8 @@ One sampling at a time. A save that arrives during a run only marks the file as 
 the run ends the file is read again, so a burst of saves costs at most the run going on and one
 more, of the latest text. A file that validates to the same bytes as the last good run is not
 sampled again. Compiled models stay in this process (forecast.compiled keeps them by
-structure), so a changed prior costs a sampling, not a compile.
+structure), so a changed prior costs a sampling, not a compile; between runs, this thread
+compiles the faster sampler for the structure that has run, and a save meanwhile waits for it.
 
 The page is told twice: when the run's numbers are known (`numbers_ready`, before each evidence
 item's influence and the sensitivity analysis, which can take longer than the sampling), and
@@ -128,6 +129,8 @@ class Runner:
 
     def _loop(self) -> None:
         while True:
+            while not self._wanted.is_set() and self._upgrade():
+                pass
             self._wanted.wait()
             if self._stopping:
                 return
@@ -147,6 +150,24 @@ class Runner:
                 self.echo(line, True)
             finally:
                 self._busy = False
+
+    def _upgrade(self) -> bool:
+        """Between runs, compile the faster sampler for a structure that has run
+        (`forecast.compiled.upgrade_one`); a save meanwhile waits for it. Whether one was."""
+        from forecast import compiled
+
+        if self._stopping or not compiled.upgrade_waits():
+            return False
+        self.state.compiling("Compiling a faster sampler for this model; a save waits for it")
+        started = time.monotonic()
+        try:
+            said = compiled.upgrade_one()
+        finally:
+            self.state.idle()
+        if said is not None:
+            seconds = time.monotonic() - started
+            self.echo(f"{time.strftime('%H:%M:%S')} {said} ({seconds:.1f} s in all)", False)
+        return said is not None
 
     def _run_once(self) -> None:
         from forecast.pipeline import RunOptions, run_scenario

@@ -60,6 +60,12 @@ class LiveState:
             self._bump()
             return self._samplings
 
+    def compiling(self, message: str) -> None:
+        """Between runs, a compile that a save would wait for (not a run: no number)."""
+        with self._condition:
+            self._activity = {"step": "compiling", "message": message, "since": time.time()}
+            self._bump()
+
     def idle(self) -> None:
         with self._condition:
             self._activity = None

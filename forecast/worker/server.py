@@ -3,8 +3,10 @@
 It listens on `<cache>/worker/socket` (0600, in a 0700 folder) before it imports PyMC and
 nutpie, so that the client that started it can connect at once; runs one scenario at a time, in
 its main thread, through `pipeline.run_scenario`, exactly as `forecast run` would in its own
-process; and exits after FORECAST_WORKER_IDLE seconds (default 600) without a client, removing
-its socket. A lock file held for its whole life keeps a second worker from taking the folder.
+process; when no run is waiting, compiles the faster sampler for a structure that has run
+(`forecast.compiled.upgrade_one`: a run asked for meanwhile waits for it); and exits after
+FORECAST_WORKER_IDLE seconds (default 600) without a client, removing its socket. A lock file
+held for its whole life keeps a second worker from taking the folder.
 """
 
 from __future__ import annotations
@@ -170,6 +172,7 @@ class Worker:
                 if self._idle_too_long():
                     self.say(f"idle for {self.idle:g} s, exiting")
                     return
+                self._upgrade()
                 continue
             if not job.cancelled.is_set():
                 job.answer = self._run(job)
@@ -196,6 +199,16 @@ class Worker:
         with self.state:
             quiet = self.connections == 0 and self.jobs.empty()
             return quiet and time.monotonic() - self.last_active >= self.idle
+
+    def _upgrade(self) -> None:
+        """Compile nutpie's numba backend for one structure that has run, if one waits."""
+        compiled = sys.modules.get("forecast.compiled")
+        if compiled is None:  # nothing has run yet
+            return
+        start = time.monotonic()
+        said = compiled.upgrade_one()
+        if said is not None:
+            self.say(f"{said} ({time.monotonic() - start:.1f} s in all)")
 
     def _warm_up(self) -> None:
         """Import what every run needs while the first client is still reading its file."""
