@@ -11,13 +11,14 @@ Three ways to sample, each NUTS (docs/run-output.md, "Which sampler"):
   keeps on disk: compiled in seconds, each call going through Python. Every model of up to
   NUTPIE_OPERATIONS operations starts here.
 - nutpie's own numba backend, whose density runs without a call through Python: the flagship
-  sampled in about 2 s instead of 10, but compiled in 30 s or more in every new process (numba
-  cannot keep it on disk). For a structure of more than CACHED_OPERATIONS operations that has
-  run, a process that stays alive (the worker, a watch) compiles it when it is idle
-  (`upgrade_one`), a sweep before sampling many points again (`upgrade_if_worth`), and any
-  process before a structure's sampling number UPGRADE_PAYS_AFTER + 1. It is taken only if it
-  gives the last run's draws again bit for bit; otherwise the structure keeps the first sampler.
-  So which one samples a run changes its speed, never its numbers.
+  sampled in about 2 s instead of 10, but compiled in 30 to 40 s in every new process (about a
+  minute while PyTensor's cache is new; numba cannot keep it on disk). For a structure of more
+  than CACHED_OPERATIONS operations that has run, a process that stays alive (the worker, a
+  watch) compiles it when it is idle (`upgrade_one`), a sweep before sampling many points again
+  (`upgrade_if_worth`), and any process once a structure has been sampled for UPGRADE_PAYS_AFTER
+  chain steps. It is taken only if it samples the last run again to the same draws, bit for
+  bit; otherwise the structure keeps the first sampler. So which one samples a run changes its
+  speed, and the numbers are checked to be the same before it changes.
 - larger models, PyMC's own NUTS, its chains in processes.
 
 (numba's code can differ in its last bits between a process that has just compiled it and one
@@ -48,13 +49,14 @@ from forecast.spec import Scenario
 KEEP = 8
 # Operations in the log density graph (before rewrites) up to which each sampler pays off
 # (benchmarks/samplers.py): PyTensor's cached density called from nutpie alone, then with nutpie's
-# numba backend compiled in the background of a process that stays alive.
+# numba backend compiled where it pays for itself (`upgrade_one`, `upgrade_if_worth`).
 CACHED_OPERATIONS = 300
 NUTPIE_OPERATIONS = 800
-# Samplings of one structure after which compiling the numba backend has paid for itself in a
-# process that ends when they do: on the flagship it compiles in 30 to 35 s and samples in 2 s,
-# against 8 to 10 s for the cached sampler (docs/run-output.md, "Which sampler").
-UPGRADE_PAYS_AFTER = 6
+# Chain steps (chains x (draws + tune)) of one structure after which compiling the numba backend
+# has paid for itself in a process that ends when they do: six runs of 4 chains of 2,000 steps.
+# On the flagship it compiles in 30 to 40 s and samples a run in 2 s, against 8 to 13 s for the
+# cached sampler (docs/run-output.md, "Which sampler").
+UPGRADE_PAYS_AFTER = 6 * 4 * 2000
 # PyMC's parallel chains start from a fresh server process: forking this one, which already
 # runs numba's and the BLAS's threads, can deadlock the children.
 MP_CONTEXT = "forkserver"
@@ -77,7 +79,7 @@ class Compiled:
     # run of the cached sampler, which the numba backend must give again to be taken.
     upgradable: bool = False
     _last_run: _Run | None = None
-    samplings: int = 0  # posterior samplings in this process
+    chain_steps: int = 0  # sampled in this process: chains x (draws + tune), summed
     _log_density: object = None
     _unconstrained: object = None
 
@@ -108,15 +110,21 @@ class Compiled:
         last = self._last_run
         if not self.upgradable or last is None:
             return None
-        self.upgradable, self._last_run = False, None
         import nutpie
 
-        start = time.perf_counter()
-        faster = nutpie.compile_pymc_model(
-            self.model, backend="numba", initial_points=self.initial_points
-        )
-        seconds = time.perf_counter() - start
-        tree = _sample_nutpie(faster.with_data(**last.data), **last.settings)
+        # Tried once: a compile that fails, or a sampler that gives other draws, is not tried
+        # again; Ctrl-C (KeyboardInterrupt) leaves the structure waiting as it was.
+        self.upgradable, self._last_run = False, None
+        try:
+            start = time.perf_counter()
+            faster = nutpie.compile_pymc_model(
+                self.model, backend="numba", initial_points=self.initial_points
+            )
+            seconds = time.perf_counter() - start
+            tree = _sample_nutpie(faster.with_data(**last.data), **last.settings)
+        except KeyboardInterrupt:
+            self.upgradable, self._last_run = True, last
+            raise
         if _digest(tree) != last.digest:
             return (
                 f"nutpie's numba backend compiled in {seconds:.0f} s but gave other draws than "
@@ -142,11 +150,11 @@ class Compiled:
                 data, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
                 progress=progress,
             )  # fmt: skip
-        if self.samplings >= UPGRADE_PAYS_AFTER and self.upgradable:
-            # Sampled often here, so likely to be sampled again (a cluster's worker, a long
+        if self.chain_steps >= UPGRADE_PAYS_AFTER and self.upgradable:
+            # Sampled much here, so likely to be sampled again (a cluster's worker, a long
             # batch): the faster sampler now pays for itself, as a JIT compiles a hot loop.
             upgrade_now(self)
-        self.samplings += 1
+        self.chain_steps += chains * (draws + tune)
         settings = dict(
             draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
             target_accept=target_accept,
@@ -206,7 +214,11 @@ def _sample_nutpie(posterior, *, progress: bool = False, **settings) -> xr.DataT
     import nutpie
 
     trace = nutpie.sample(posterior, progress_bar=progress, return_raw_trace=True, **settings)
-    return _nutpie_tree(*trace.get_arrow_trace(), coords=posterior.coords)
+    tree = _nutpie_tree(*trace.get_arrow_trace(), coords=posterior.coords)
+    if tree["posterior"].sizes["draw"] < settings["draws"]:
+        # nutpie returns the draws made so far when Ctrl-C stops it: never a run's draws.
+        raise KeyboardInterrupt
+    return tree
 
 
 def _digest(tree: xr.DataTree) -> str:
@@ -374,10 +386,10 @@ def _waiting() -> list[Compiled]:
     return [c for c in _kept.values() if c.upgradable and c._last_run is not None]
 
 
-def upgrade_if_worth(samplings: int) -> str | None:
-    """Before this many more samplings of the structures kept here (a sweep's points sampled
-    again), `upgrade_one` if the faster sampler would save more than its compile costs."""
-    return upgrade_one() if samplings >= UPGRADE_PAYS_AFTER else None
+def upgrade_if_worth(chain_steps: int) -> str | None:
+    """Before sampling this many more chain steps of the structures kept here (a sweep's points
+    sampled again), `upgrade_one` if the faster sampler would save more than its compile costs."""
+    return upgrade_one() if chain_steps >= UPGRADE_PAYS_AFTER else None
 
 
 def upgrade_one() -> str | None:
@@ -387,7 +399,8 @@ def upgrade_one() -> str | None:
     to share between threads. What happened, in a line, or None when nothing waits."""
     with _lock:
         waiting = _waiting()
-    for compiled in waiting[:1]:
+    # The structure used last first: after a change of structure, the one being worked on.
+    for compiled in waiting[-1:]:
         return upgrade_now(compiled)
     return None
 

@@ -541,7 +541,7 @@ def compute_sweep(
                 on_point(where[id(done.job)])
 
         if jobs is None or jobs.here:
-            compiled_models.upgrade_if_worth(len(batch))
+            compiled_models.upgrade_if_worth(len(batch) * again.chains * (again.draws + again.tune))
         if jobs is None:
             with Jobs() as own:
                 finished = own.run(batch, on_finished=point_done)

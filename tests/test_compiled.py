@@ -4,6 +4,8 @@ so does the faster sampler an idle process compiles."""
 from __future__ import annotations
 
 import dataclasses
+import re
+import types
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ import xarray as xr
 from forecast import compiled, inference
 from forecast.model import structure_key
 from forecast.spec import parse_scenario
+from forecast.worker.server import Worker
 
 pytestmark = pytest.mark.slow
 
@@ -91,13 +94,14 @@ def upgradable(monkeypatch):
 def test_the_faster_sampler_is_taken_when_it_gives_the_cached_samplers_draws(
     upgradable, monkeypatch
 ):
-    monkeypatch.setattr(compiled, "UPGRADE_PAYS_AFTER", 2)
+    # Two of these samplings' chain steps make a structure worth the faster sampler.
+    monkeypatch.setattr(compiled, "UPGRADE_PAYS_AFTER", 2 * SETTINGS.chains * 400)
     base, tweaked = parse_scenario(TEXT.encode()), parse_scenario(TWEAKED.encode())
     first = inference.sample(base, SETTINGS)
     assert first.sampler == "nutpie-cached"
     assert compiled.upgrade_waits()  # for a process that stays alive, when it is idle
-    # A sweep asks with the number of samplings to come; too few, and it is not compiled.
-    assert compiled.upgrade_if_worth(1) is None
+    # A sweep asks with the chain steps to come; too few, and it is not compiled.
+    assert compiled.upgrade_if_worth(SETTINGS.chains * 400) is None
     second = inference.sample(base, SETTINGS)
     assert second.sampler == "nutpie-cached"
     # Sampled twice already here: the third sampling first compiles the faster sampler, which
@@ -127,12 +131,50 @@ def test_a_faster_sampler_that_gives_other_draws_is_not_taken(upgradable):
     name = next(name for name, value in changed.items() if value.dtype.kind == "f")
     changed[name] = changed[name] * 1.5
     kept._last_run = dataclasses.replace(last, data=changed)
-    said = compiled.upgrade_one()
+    # As the worker does when no run waits: what the upgrade found goes to its log.
+    logged = []
+    worker = types.SimpleNamespace(say=logged.append, runs=1, upgrading=False)
+    Worker._upgrade(worker)
+    (said,) = logged
     assert said.startswith("nutpie's numba backend compiled in"), said
-    assert said.endswith(
-        "gave other draws than PyTensor's cached density: this structure keeps the cached sampler"
+    assert re.search(
+        r"gave other draws than PyTensor's cached density: this structure keeps the cached "
+        r"sampler \(\d+\.\d s in all\)$",
+        said,
     ), said
     assert compiled.upgrade_one() is None  # not tried again
+    Worker._upgrade(worker)
+    assert len(logged) == 1 and not worker.upgrading
+    again = inference.sample(base, SETTINGS)
+    assert again.sampler == "nutpie-cached"
+    assert_same(draws(first), draws(again))
+
+
+def test_a_compile_that_fails_or_is_interrupted_leaves_the_cached_sampler(upgradable, monkeypatch):
+    import nutpie
+
+    base = parse_scenario(TEXT.encode())
+    first = inference.sample(base, SETTINGS)
+    (kept,) = compiled._kept.values()
+    last = kept._last_run
+
+    # Ctrl-C during the compile: the structure still waits, with the same run to check against.
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(nutpie, "compile_pymc_model", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        compiled.upgrade_one()
+    assert compiled.upgrade_waits() and kept._last_run is last
+
+    # A compile that fails is said in a line, not raised, and not tried again.
+    def failing(*args, **kwargs):
+        raise RuntimeError("no numba today")
+
+    monkeypatch.setattr(nutpie, "compile_pymc_model", failing)
+    said = compiled.upgrade_one()
+    assert said == "compiling nutpie's numba backend failed (RuntimeError: no numba today)"
+    assert not compiled.upgrade_waits()
     again = inference.sample(base, SETTINGS)
     assert again.sampler == "nutpie-cached"
     assert_same(draws(first), draws(again))

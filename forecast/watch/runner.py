@@ -85,14 +85,15 @@ class Runner:
 
     @property
     def busy(self) -> bool:
-        """Whether a sampling is going on."""
+        """Whether a sampling, or a compile between runs, is going on."""
         return self._busy
 
     def stop(self) -> bool:
         """End the run thread; wait for a folder being written, never leave half of one.
 
-        Returns whether a sampling was still going on (it is abandoned: nothing of it is
-        written; the caller should end the process rather than wait for it).
+        Returns whether a sampling, or a compile between runs, was still going on (it is
+        abandoned: nothing of it is written; the caller should end the process rather than wait
+        for it).
         """
         self._stopping = True
         self._wanted.set()
@@ -160,9 +161,11 @@ class Runner:
             return False
         self.state.compiling("Compiling a faster sampler for this model; a save waits for it")
         started = time.monotonic()
+        self._busy = True  # stopping then ends the process rather than wait for the compile
         try:
             said = compiled.upgrade_one()
         finally:
+            self._busy = False
             self.state.idle()
         if said is not None:
             seconds = time.monotonic() - started

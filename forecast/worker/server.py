@@ -125,6 +125,7 @@ class Worker:
         self.state = threading.Lock()
         self.connections = 0
         self.last_active = time.monotonic()
+        self.upgrading = False  # compiling a faster sampler in the main thread
         self.server = self._listen()
 
     def _listen(self) -> socket.socket:
@@ -172,7 +173,8 @@ class Worker:
                 if self._idle_too_long():
                     self.say(f"idle for {self.idle:g} s, exiting")
                     return
-                self._upgrade()
+                if not self.stopping.is_set():
+                    self._upgrade()
                 continue
             if not job.cancelled.is_set():
                 job.answer = self._run(job)
@@ -202,11 +204,16 @@ class Worker:
 
     def _upgrade(self) -> None:
         """Compile nutpie's numba backend for one structure that has run, if one waits."""
-        compiled = sys.modules.get("forecast.compiled")
-        if compiled is None:  # nothing has run yet
+        if self.runs == 0:  # nothing to compile for; the imports may still be going on
             return
+        from forecast import compiled
+
         start = time.monotonic()
-        said = compiled.upgrade_one()
+        self.upgrading = True
+        try:
+            said = compiled.upgrade_one()
+        finally:
+            self.upgrading = False
         if said is not None:
             self.say(f"{said} ({time.monotonic() - start:.1f} s in all)")
 
@@ -251,6 +258,12 @@ class Worker:
                     self.say("told to stop")
                     self.stopping.set()
                     channel.send({"type": "bye"})
+                    if self.upgrading:
+                        # The main thread is compiling, which cannot be cut short, and writes
+                        # nothing: go now rather than keep the client waiting.
+                        self.say("stopping during a compile")
+                        self.close()
+                        os._exit(0)
                     return
                 if message["type"] != "run":
                     raise protocol.ProtocolError(f"unexpected message {message['type']!r}")
