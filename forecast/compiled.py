@@ -101,15 +101,20 @@ class Compiled:
             self._unconstrained = UnconstrainedDensity(self.model, self.log_density)
         return self._unconstrained
 
+    @property
+    def waits_for_upgrade(self) -> bool:
+        """Whether `upgrade` has something to do: a faster sampler, and a run to check it on."""
+        return self.upgradable and self._last_run is not None
+
     def upgrade(self) -> str | None:
         """Compile nutpie's numba backend for this structure and sample the cached sampler's
         last run with it: the same draws, bit for bit, and it samples every later run; other
         draws, and the structure keeps the cached sampler. What happened, in a line, or None
         when there was nothing to do.
         """
-        last = self._last_run
-        if not self.upgradable or last is None:
+        if not self.waits_for_upgrade:
             return None
+        last = self._last_run
         import nutpie
 
         # Tried once: a compile that fails, or a sampler that gives other draws, is not tried
@@ -150,10 +155,10 @@ class Compiled:
                 data, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
                 progress=progress,
             )  # fmt: skip
-        if self.chain_steps >= UPGRADE_PAYS_AFTER and self.upgradable:
+        if self.chain_steps >= UPGRADE_PAYS_AFTER and self.waits_for_upgrade:
             # Sampled much here, so likely to be sampled again (a cluster's worker, a long
             # batch): the faster sampler now pays for itself, as a JIT compiles a hot loop.
-            upgrade_now(self)
+            _upgrade_now(self)
         self.chain_steps += chains * (draws + tune)
         settings = dict(
             draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
@@ -383,7 +388,7 @@ def upgrade_waits() -> bool:
 
 
 def _waiting() -> list[Compiled]:
-    return [c for c in _kept.values() if c.upgradable and c._last_run is not None]
+    return [c for c in _kept.values() if c.waits_for_upgrade]
 
 
 def upgrade_if_worth(chain_steps: int) -> str | None:
@@ -401,11 +406,11 @@ def upgrade_one() -> str | None:
         waiting = _waiting()
     # The structure used last first: after a change of structure, the one being worked on.
     for compiled in waiting[-1:]:
-        return upgrade_now(compiled)
+        return _upgrade_now(compiled)
     return None
 
 
-def upgrade_now(compiled: Compiled) -> str | None:
+def _upgrade_now(compiled: Compiled) -> str | None:
     """`compiled.upgrade()`; a failure leaves the cached sampler serving the structure."""
     try:
         return compiled.upgrade()
