@@ -49,8 +49,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix forecast tests benchmarks
 	$(BIN)/ruff format forecast tests benchmarks
 
+# Whole test files spread over every core (pytest-xdist), in the order tests/conftest.py collects
+# them: longest first.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_speed.py

@@ -9,6 +9,29 @@ from pathlib import Path
 import pytest
 from helpers import REPO
 
+# The files whose tests take tens of seconds in all (compiling from nothing, Dask clusters, worker
+# processes, Chromium), longest first. `make test` hands whole files to its processes in the order
+# collected, so these are collected first: one of them handed out last would keep one core busy
+# while the others wait.
+LONG_FILES = (
+    "test_compiled.py",
+    "test_disk_cache.py",
+    "test_report.py",
+    "test_cluster.py",
+    "test_watch.py",
+    "test_run.py",
+    "test_engine.py",
+    "test_network.py",
+    "test_worker.py",
+    "test_spec_property.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: index for index, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FILES)))
+
+
 # The scenario the report tests are drawn from, sampled once per test session by the real pipeline.
 REPORT_SCENARIO = REPO / "tests" / "data" / "report-fixture.yaml"
 # Enough draws for the diagnostics to pass (effective sample size >= 400 for every parameter), so
@@ -37,7 +60,23 @@ def no_worker_and_a_private_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def pipeline_run(tmp_path_factory) -> Path:
     """A run folder (summary.json, posterior.nc, scenario.yaml) that `forecast run` wrote for
-    tests/data/report-fixture.yaml. Shared by the whole session: copy it before changing it."""
+    tests/data/report-fixture.yaml. Shared by the whole session: copy it before changing it.
+
+    With the session spread over processes (`make test` runs pytest-xdist), the first process to
+    ask samples it into their common temporary folder and the others wait for it and read it.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return _report_run(tmp_path_factory.mktemp("pipeline"))
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent / "pipeline"
+    with FileLock(f"{shared}.lock"):
+        run_dir = shared / REPORT_SCENARIO.stem
+        # The run's folder appears whole or not at all (forecast run swaps it in when written).
+        return run_dir if (run_dir / "summary.json").is_file() else _report_run(shared)
+
+
+def _report_run(out: Path) -> Path:
     from forecast import pipeline
     from forecast.spec import parse_scenario
 
@@ -49,4 +88,4 @@ def pipeline_run(tmp_path_factory) -> Path:
         formats=frozenset({"json"}),
         command=f"forecast run {source} {flags} --format json",
     )
-    return pipeline.run_scenario(scenario, tmp_path_factory.mktemp("pipeline"), options).run_dir
+    return pipeline.run_scenario(scenario, out, options).run_dir
