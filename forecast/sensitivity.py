@@ -221,11 +221,19 @@ class LogDensity:
             out if out.type.ndim > original.type.ndim else pt.shape_padleft(out)
             for out, original in zip(outputs, originals, strict=True)
         ]
-        self.function = pytensor.function(
+        self._compiled = pytensor.function(
             batched, outputs, mode="FAST_RUN", on_unused_input="ignore"
         )
-        self.data = {v.name: v for v in self.function.get_shared() if v.name}
+        self.data = {v.name: v for v in self._compiled.get_shared() if v.name}
         self.reads = data_read(terms)
+
+    def function(self, *draws: np.ndarray) -> list[np.ndarray]:
+        """The outputs at these draws (one array per parameter, in the order of `names`)."""
+        # numba compiles the function once for each memory layout its inputs come in, and a
+        # first call with another layout costs as much as the first compile (about 17 s for
+        # a structure new to the machine): every caller's draws are made C-contiguous here, so
+        # the tornado and moment matching share one compiled function.
+        return self._compiled(*(np.ascontiguousarray(values) for values in draws))
 
     def at(self, posterior: xr.Dataset):
         """Of these draws: called with `data`, the (log prior, log likelihood) at each draw
