@@ -159,8 +159,12 @@ def main() -> None:
             structural = []
             text = FLAGSHIP.read_text(encoding="utf-8")
             for index in range(args.slow_repeats):
-                # One more outcome, named anew each time: a structure never compiled before.
-                extra = f"  extra_{index}_{os.getpid()}: {{prior: {{beta: [2, 2]}}}}\n"
+                # One outcome more each time (1, 2, 3, ...): a model whose compiled code no run
+                # before it has. A renamed copy of one would not do: PyTensor's cache does not
+                # see names, so it would find the first one's code.
+                extra = "".join(
+                    f"  extra_{k}: {{prior: {{beta: [2, 2]}}}}\n" for k in range(index + 1)
+                )
                 changed = text.replace("outcomes:\n", "outcomes:\n" + extra, 1)
                 path = Path(work) / "structure.yaml"
                 path.write_text(changed, encoding="utf-8")
