@@ -405,9 +405,7 @@ def upgrade_one() -> str | None:
     with _lock:
         waiting = _waiting()
     # The structure used last first: after a change of structure, the one being worked on.
-    for compiled in waiting[-1:]:
-        return _upgrade_now(compiled)
-    return None
+    return _upgrade_now(waiting[-1]) if waiting else None
 
 
 def _upgrade_now(compiled: Compiled) -> str | None:

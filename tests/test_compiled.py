@@ -215,15 +215,15 @@ def test_a_kept_pymc_step_starts_every_run_untuned():
     # can differ in their last bits (docs/run-output.md, "Reproducibility").
     compiled.forget()
     inference.sample(scenario, dataclasses.replace(settings, chains=1), with_prior=False)
-    fresh = inference.sample(scenario, settings, with_prior=False)
-    assert fresh.sampler == "pymc"
+    first = inference.sample(scenario, settings, with_prior=False)
+    assert first.sampler == "pymc"
     # Tuned again, from another seed, so that the two runs compared follow different tunings.
     inference.sample(scenario, inference.Settings(100, 100, 1, 9), with_prior=False)
     kept = inference.sample(scenario, settings, with_prior=False)
     assert kept.reused
-    for name in fresh.tree["posterior"].data_vars:
+    for name in first.tree["posterior"].data_vars:
         np.testing.assert_array_equal(
-            fresh.tree["posterior"][name].values, kept.tree["posterior"][name].values, name
+            first.tree["posterior"][name].values, kept.tree["posterior"][name].values, name
         )
 
 
