@@ -3,7 +3,9 @@
 Compiling is most of the cost of a run. Every number of the file is data (`model.model_data`),
 so one compiled model serves every file of the same structure (`model.structure_key`): a
 tweaked prior, an evidence item left out, the next save in a watch loop. The prior's forward
-sampler is compiled alongside and kept the same way.
+sampler is compiled alongside and kept the same way. For a large structure whose code is not on
+disk yet, a helper process compiles the prior sampler and the log density over draws meanwhile
+(`forecast.precompile`).
 
 Three ways to sample, each NUTS (docs/run-output.md, "Which sampler"):
 
@@ -43,6 +45,7 @@ import numpy as np
 import xarray as xr
 
 from forecast import model as scenario_model
+from forecast import precompile
 from forecast.spec import Scenario
 
 # Compiled models kept in one process; a watch loop or a worker rarely sees more structures.
@@ -69,9 +72,7 @@ class Compiled:
     sampler: str  # "nutpie-cached", "nutpie" or "pymc"
     posterior: object  # nutpie's compiled model, or PyMC's model (pymc)
     step: object  # PyMC's NUTS step (pymc), None (nutpie)
-    prior_function: object
-    prior_model: object
-    prior_rngs: list
+    prior: PriorSampler
     initial_points: dict
     step_state: object = None  # the PyMC step's state as built, restored before every run
     model: object = None  # the PyMC model (nutpie-cached reads its data; sensitivity its terms)
@@ -82,6 +83,8 @@ class Compiled:
     chain_steps: int = 0  # sampled in this process: chains x (draws + tune), summed
     _log_density: object = None
     _unconstrained: object = None
+    # Compiling the prior sampler and the log density for a structure new to the machine.
+    helper: precompile.Helper | None = None
 
     @property
     def log_density(self):
@@ -89,7 +92,12 @@ class Compiled:
         if self._log_density is None:
             from forecast.sensitivity import LogDensity
 
-            self._log_density = LogDensity(self.model)
+            density = LogDensity(self.model)
+            # Built (PyTensor's rewrites) while the helper compiles; its first call then loads.
+            if self.helper is not None:
+                self.helper.wait_for("density")
+                self.helper = None
+            self._log_density = density
         return self._log_density
 
     @property
@@ -198,12 +206,37 @@ class Compiled:
         )
 
     def sample_prior(self, data: dict[str, np.ndarray], seed: int) -> list[np.ndarray]:
+        if self.helper is not None:
+            self.helper.wait_for("prior")
+        return self.prior.draw(data, seed)
+
+
+@dataclass(frozen=True)
+class PriorSampler:
+    """The prior's forward sampler: every outcome's prior draws at once, for any model data."""
+
+    function: object
+    model: object
+    rngs: list
+
+    def draw(self, data: dict[str, np.ndarray], seed: int) -> list[np.ndarray]:
         from pymc.pytensorf import reseed_rngs
 
         for name, value in data.items():
-            self.prior_model[name].set_value(value)
-        reseed_rngs(self.prior_rngs, seed)
-        return [np.asarray(value) for value in self.prior_function()]
+            self.model[name].set_value(value)
+        reseed_rngs(self.rngs, seed)
+        return [np.asarray(value) for value in self.function()]
+
+
+def prior_sampler(scenario: Scenario, prior_draws: int) -> PriorSampler:
+    from pymc.pytensorf import compile as compile_function
+
+    model = scenario_model.build_model(scenario, prior=True, batch=prior_draws)
+    outputs = [model[name] for name in scenario_model.prior_variables(scenario)]
+    function, updates = compile_function(
+        [], outputs, random_seed=False, return_updates=True, on_unused_input="ignore"
+    )
+    return PriorSampler(function, model, list(updates))
 
 
 @dataclass(frozen=True)
@@ -425,11 +458,11 @@ def operations(model) -> int:
 
 def _compile(scenario: Scenario, prior_draws: int, target_accept: float) -> Compiled:
     import pymc as pm
-    from pymc.pytensorf import compile as compile_function
 
     posterior_model = scenario_model.build_model(scenario)
-    points = scenario_model.initial_points(posterior_model)
     size = operations(posterior_model)
+    helper = precompile.start(scenario, prior_draws, size)
+    points = scenario_model.initial_points(posterior_model)
     step, step_state = None, None
     if size <= NUTPIE_OPERATIONS:
         sampler = "nutpie-cached"
@@ -438,22 +471,16 @@ def _compile(scenario: Scenario, prior_draws: int, target_accept: float) -> Comp
         sampler, posterior = "pymc", posterior_model
         step = pm.NUTS(model=posterior_model, target_accept=target_accept)
         step_state = copy.deepcopy(step.sampling_state)
-    prior_model = scenario_model.build_model(scenario, prior=True, batch=prior_draws)
-    outputs = [prior_model[name] for name in scenario_model.prior_variables(scenario)]
-    function, updates = compile_function(
-        [], outputs, random_seed=False, return_updates=True, on_unused_input="ignore"
-    )
     return Compiled(
         sampler=sampler,
         posterior=posterior,
         step=step,
-        prior_function=function,
-        prior_model=prior_model,
-        prior_rngs=list(updates),
+        prior=prior_sampler(scenario, prior_draws),
         initial_points=points,
         step_state=step_state,
         model=posterior_model,
         upgradable=CACHED_OPERATIONS < size <= NUTPIE_OPERATIONS,
+        helper=helper,
     )
 
 
