@@ -222,9 +222,9 @@ def diagnose(tree: xr.DataTree) -> dict:
             )
     if divergences:
         warnings_found.append(
-            f"{divergences} transitions diverged: the sampler could not follow the posterior "
-            "everywhere and the results may be biased; try --tune 3000, or loosen a prior that "
-            "conflicts sharply with the evidence"
+            f"{divergences} {'transition' if divergences == 1 else 'transitions'} diverged: the "
+            "sampler could not follow the posterior everywhere and the results may be biased; "
+            "try --tune 3000, or loosen a prior that conflicts sharply with the evidence"
         )
     return {
         "chains": int(chains),
