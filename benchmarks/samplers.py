@@ -54,7 +54,7 @@ def measure(scenario, sampler: str, repeats: int) -> tuple[int, float, list[floa
     points = scenario_model.initial_points(model)
     start = time.perf_counter()
     if sampler == "nutpie-cached":
-        posterior = compiled._nutpie_over_pytensor(model, points)
+        posterior = compiled.nutpie_over_pytensor(model, points)
     elif sampler == "nutpie":
         import nutpie
 

@@ -3,9 +3,7 @@
 Compiling is most of the cost of a run. Every number of the file is data (`model.model_data`),
 so one compiled model serves every file of the same structure (`model.structure_key`): a
 tweaked prior, an evidence item left out, the next save in a watch loop. The prior's forward
-sampler is compiled alongside and kept the same way. For a large structure whose code is not on
-disk yet, a helper process compiles the prior sampler and the log density over draws meanwhile
-(`forecast.precompile`).
+sampler is compiled alongside and kept the same way.
 
 Three ways to sample, each NUTS (docs/run-output.md, "Which sampler"):
 
@@ -23,9 +21,10 @@ Three ways to sample, each NUTS (docs/run-output.md, "Which sampler"):
   speed, and the numbers are checked to be the same before it changes.
 - larger models, PyMC's own NUTS, its chains in processes.
 
-(numba's code can differ in its last bits between a process that has just compiled it and one
-that loads it from disk, so the first process or two to compile a structure new to the cache may
-give other draws than every later one: docs/run-output.md, "Reproducibility".)
+numba's code can differ in its last bits between a process that has just compiled it and one
+that loads it from disk. So a large structure whose code is not on disk yet is compiled by
+helper processes (`forecast.precompile`), and its first run loads the code as every later run
+does, and gives their numbers (docs/run-output.md, "Reproducibility").
 """
 
 from __future__ import annotations
@@ -83,7 +82,7 @@ class Compiled:
     chain_steps: int = 0  # sampled in this process: chains x (draws + tune), summed
     _log_density: object = None
     _unconstrained: object = None
-    # Compiling the prior sampler and the log density for a structure new to the machine.
+    # The processes compiling the code of a structure new to the machine (forecast.precompile).
     helper: precompile.Helper | None = None
 
     @property
@@ -177,6 +176,8 @@ class Compiled:
         import pymc as pm
 
         pm.set_data(data, model=self.model)
+        if self.helper is not None:
+            self.helper.wait_for("posterior")
         tree = _sample_nutpie(self.posterior, progress=progress, **settings)
         if self.upgradable:
             copied = {name: np.array(value, copy=True) for name, value in data.items()}
@@ -466,7 +467,7 @@ def _compile(scenario: Scenario, prior_draws: int, target_accept: float) -> Comp
     step, step_state = None, None
     if size <= NUTPIE_OPERATIONS:
         sampler = "nutpie-cached"
-        posterior = _nutpie_over_pytensor(posterior_model, points)
+        posterior = nutpie_over_pytensor(posterior_model, points)
     else:
         sampler, posterior = "pymc", posterior_model
         step = pm.NUTS(model=posterior_model, target_accept=target_accept)
@@ -484,7 +485,7 @@ def _compile(scenario: Scenario, prior_draws: int, target_accept: float) -> Comp
     )
 
 
-def _nutpie_over_pytensor(model, points):
+def nutpie_over_pytensor(model, points):
     """nutpie's sampler calling the log density and gradient as PyTensor compiles them.
 
     nutpie builds the flat functions it needs (`_make_functions`, the helper of its own JAX

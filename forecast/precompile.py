@@ -1,20 +1,26 @@
-"""A structure new to the machine: its prior sampler and its log density over draws compiled in a
-second process, while this one compiles and samples the posterior.
+"""A structure new to the machine: its code compiled by helper processes, which leave it on disk
+for the run to load, on the other core where the run would wait anyway.
 
 Compiling a structure that PyTensor's cache has not seen is numba's work, one function at a
-time in one process: for the flagship with one outcome more, about 12 s for the posterior's
-density, 4 s for the prior sampler and 17 s for the log density over draws that the sensitivity
-analysis reads (`forecast.sensitivity.LogDensity`), against about 10 s of sampling. The last two
-are needed only once the posterior is sampled, so a second process compiles them meanwhile on
-the other core and leaves the code on disk; this process then loads it where it would have
-compiled it. The helper changes where code is compiled, never what: this process builds the same
-graphs and runs the code it loads, which is the code every later process loads, so the numbers
-are those of any later run. A helper that fails, or is slower, costs nothing but its own work:
-this process waits for it at most until it exits, then compiles what it still lacks itself.
+time: for the flagship with one outcome more, about 12 s for the posterior's density and
+gradient, 4 s for the prior sampler and 17 s for the log density over draws that the
+sensitivity analysis reads (`forecast.sensitivity.LogDensity`), against about 10 s of sampling.
+Two helpers start as soon as the run knows the structure is large: one compiles what nutpie's
+sampler calls, the other the prior sampler, then the log density over draws. The run does
+PyTensor's rewrites of the same graphs meanwhile, loads the posterior's code when the first
+helper has it on disk, samples while the second helper compiles the rest, and loads that too.
+
+Loading matters as much as the time: a process that has itself just compiled a structure's
+code can run it slightly differently from every process that loads it from disk (the last bits,
+which NUTS turns into other draws). With the helpers, a structure's first run loads its code as
+every later run does, and gives their numbers. The helpers build the same graphs as the run, so
+they change where the code is compiled, never what. A helper that fails is ignored, and one
+still at work after WAIT_AT_MOST seconds is stopped: the run then compiles what it lacks itself
+(with the last-bits caveat above, docs/run-output.md, "Reproducibility").
 
 A marker beside PyTensor's code (in its numba folder, so that clearing or setting aside that
-folder clears the markers too) records that a structure's code is on disk, and no helper starts
-for it again.
+folder clears the markers too) records that a structure's code is on disk, once the run has
+had every part from its helpers; no helper starts for it again.
 """
 
 from __future__ import annotations
@@ -30,15 +36,15 @@ from pathlib import Path
 
 from forecast.spec import Scenario
 
-# Operations in the posterior's log density graph (forecast.compiled.operations) above which a
-# helper is started. Smaller structures compile in a few seconds, less than a helper's start.
+# Operations in the posterior's log density graph (forecast.compiled.operations) above which
+# helpers are started. Smaller structures compile in a few seconds, less than a helper's start.
 HELPER_OPERATIONS = 300
-# What the helper prints once each part is on disk, in this order.
-STAGES = ("prior", "density")
+# The parts each helper compiles, in order; each helper prints a part's name once it is on disk.
+HELPERS = (("posterior",), ("prior", "density"))
 COMMAND = (sys.executable, "-m", "forecast.precompile")
-# The longest this process waits for a stage, in seconds: the flagship's two take about 30 s on
-# a busy core. A helper that takes longer (a machine swapping, a compiler stuck) is stopped, and
-# this process compiles what it lacks itself.
+# The longest the run waits for a part, in seconds: the flagship's take 20 to 30 s on a busy
+# machine. A helper that takes longer (a machine swapping, a compiler stuck) is stopped, and the
+# run compiles what it lacks itself.
 WAIT_AT_MOST = 300.0
 
 
@@ -56,42 +62,67 @@ def marker(structure_key: str, prior_draws: int) -> Path:
 
 
 class Helper:
-    """A helper process compiling one structure's prior sampler and log density over draws."""
+    """The helper processes of one structure: `wait_for(part)` returns once that part's code is
+    on disk, or its helper has failed."""
 
     def __init__(self, scenario: Scenario, prior_draws: int, done: Path):
+        self._done = done
+        self._processes = {}
+        for parts in HELPERS:
+            process = _Process(parts, (scenario, prior_draws))
+            self._processes.update(dict.fromkeys(parts, process))
+
+    def wait_for(self, part: str) -> None:
+        if part in self._processes:
+            self._processes[part].wait_for(part)
+        reached = [p for p in self._processes if p in self._processes[p].reached]
+        if len(reached) == len(self._processes):
+            self._done.parent.mkdir(parents=True, exist_ok=True)
+            self._done.touch()
+
+
+class _Process:
+    """One helper process, compiling `parts` in order."""
+
+    def __init__(self, parts: tuple[str, ...], work: tuple):
+        self.parts = parts
+        self.reached: set[str] = set()
         self._process = subprocess.Popen(
-            COMMAND,
+            [*COMMAND, *parts],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             bufsize=0,  # its lines read as they come, for `select`
         )
-        self._reached: set[str] = set()
         try:
             # Buffered, so that the whole of it is written however the pipe takes it.
             with io.BufferedWriter(self._process.stdin) as stdin:
-                pickle.dump((scenario, prior_draws, done), stdin)
+                pickle.dump(work, stdin)
         except OSError:
             # It died before reading (it can be killed at any time): `wait_for` sees it gone.
             pass
 
-    def wait_for(self, stage: str) -> None:
-        """Return once the helper has put `stage` on disk, or has exited without it, or has
-        taken WAIT_AT_MOST seconds (it is then stopped)."""
+    @property
+    def returncode(self) -> int | None:
+        return self._process.returncode
+
+    def wait_for(self, part: str) -> None:
+        """Return once `part` is on disk, or the process has exited without it, or has taken
+        WAIT_AT_MOST seconds (it is then stopped)."""
         deadline = time.monotonic() + WAIT_AT_MOST
         output = self._process.stdout
-        while stage not in self._reached and not output.closed:
+        while part not in self.reached and not output.closed:
             ready, _, _ = select.select([output], [], [], max(0.0, deadline - time.monotonic()))
             line = output.readline() if ready else b""
             if not line:  # it has exited, or is too slow
                 self._stop()
                 return
-            self._reached.add(line.decode().strip())
-        if stage == STAGES[-1]:
+            self.reached.add(line.decode().strip())
+        if part == self.parts[-1]:
             self._stop()
 
     def _stop(self) -> None:
-        """Done with it. After its last stage it only exits; before, its work is abandoned."""
+        """Done with it. After its last part it only exits; before, its work is abandoned."""
         self._process.stdout.close()
         if self._process.poll() is None:
             self._process.kill()
@@ -99,7 +130,7 @@ class Helper:
 
 
 def start(scenario: Scenario, prior_draws: int, operations: int) -> Helper | None:
-    """A helper for this structure, if it is large and its code is not known to be on disk."""
+    """Helpers for this structure, if it is large and its code is not known to be on disk."""
     if operations <= HELPER_OPERATIONS:
         return None
     from forecast.model import structure_key
@@ -113,31 +144,33 @@ def start(scenario: Scenario, prior_draws: int, operations: int) -> Helper | Non
         return None
 
 
-def _compile_in_this_process(scenario: Scenario, prior_draws: int, done: Path) -> None:
-    """The helper's work: each part built exactly as `forecast.compiled` builds it, then called
+def _compile_in_this_process(scenario: Scenario, prior_draws: int, parts: list[str]) -> None:
+    """A helper's work: each part built exactly as `forecast.compiled` builds it, then called
     once (numba compiles on the first call, and keeps the code on disk)."""
     import numpy as np
 
     from forecast import compiled
-    from forecast.model import build_model
+    from forecast.model import build_model, initial_points
     from forecast.sensitivity import LogDensity
 
-    prior = compiled.prior_sampler(scenario, prior_draws)
-    prior.function()
-    _say(STAGES[0])
     model = build_model(scenario)
-    density = LogDensity(model)
-    shapes = model.eval_rv_shapes()
-    # Two draws of every parameter, in the layout the sensitivity analysis passes (C order).
-    density.function(*(np.full((2, *shapes[name]), 0.5) for name in density.names))
-    done.parent.mkdir(parents=True, exist_ok=True)
-    done.touch()
-    _say(STAGES[1])
+    for part in parts:
+        if part == "posterior" and compiled.operations(model) <= compiled.NUTPIE_OPERATIONS:
+            import nutpie
 
-
-def _say(stage: str) -> None:
-    sys.stdout.write(f"{stage}\n")
-    sys.stdout.flush()
+            # One step of one chain calls each function nutpie's sampler calls (the starting
+            # point, the log density and gradient, a draw's expansion), as the run's will.
+            posterior = compiled.nutpie_over_pytensor(model, initial_points(model))
+            nutpie.sample(posterior, draws=1, tune=1, chains=1, progress_bar=False)
+        elif part == "prior":
+            compiled.prior_sampler(scenario, prior_draws).function()
+        elif part == "density":
+            density = LogDensity(model)
+            shapes = model.eval_rv_shapes()
+            # Two draws of every parameter, laid out as the sensitivity analysis passes them.
+            density.function(*(np.full((2, *shapes[name]), 0.5) for name in density.names))
+        sys.stdout.write(f"{part}\n")
+        sys.stdout.flush()
 
 
 def main() -> None:
@@ -146,8 +179,8 @@ def main() -> None:
     # As the command that started it did, before PyTensor is imported (it passes PYTENSOR_FLAGS
     # on already; this keeps a helper started otherwise in the same place).
     cache_dir.use_for_pytensor()
-    scenario, prior_draws, done = pickle.load(sys.stdin.buffer)
-    _compile_in_this_process(scenario, prior_draws, done)
+    scenario, prior_draws = pickle.load(sys.stdin.buffer)
+    _compile_in_this_process(scenario, prior_draws, sys.argv[1:])
 
 
 if __name__ == "__main__":

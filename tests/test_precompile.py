@@ -1,5 +1,5 @@
-"""A structure new to the machine: a second process compiles its prior sampler and log density
-meanwhile, and the run's numbers are those of a run without it, whatever the helper does."""
+"""A structure new to the machine: helper processes compile its code and leave it on disk, and the
+run's numbers are those of a run without them, whatever the helpers do."""
 
 from __future__ import annotations
 
@@ -71,6 +71,10 @@ def helped(monkeypatch, tmp_path):
     compiled.forget()
 
 
+def processes(helper: precompile.Helper) -> list:
+    return list({id(p): p for p in helper._processes.values()}.values())
+
+
 def run() -> dict:
     summary, _ = compute_summary(parse_scenario(TEXT.encode()), RunOptions(formats=frozenset()))
     assert summary["sensitivity"]["tornado"], "the sensitivity analysis ran"
@@ -80,8 +84,9 @@ def run() -> dict:
 def test_a_helper_compiles_a_new_structure_and_changes_no_number(unhelped, helped):
     markers, started = helped
     assert run() == unhelped
-    # The helper ran to its end: the structure is marked as on disk.
+    # The helpers ran to their end: the structure is marked as on disk.
     assert started[-1] is not None
+    assert all(p.reached == set(p.parts) for p in processes(started[-1]))
     assert len(list(markers.iterdir())) == 1
     # A process that meets the structure again starts no helper, and gives the same numbers.
     compiled.forget()
@@ -94,8 +99,8 @@ def test_a_helper_compiles_a_new_structure_and_changes_no_number(unhelped, helpe
     [
         # Fails at once, before reading the structure.
         (sys.executable, "-c", "import sys; sys.exit(3)"),
-        # Reads it and stops half-way: it has said the prior is on disk, never the rest.
-        (sys.executable, "-c", "import sys; sys.stdin.buffer.read(); print('prior', flush=True)"),
+        # Reads it and stops half-way: each says its first part is on disk, never the rest.
+        (sys.executable, "-c", "import sys; sys.stdin.buffer.read(); print(sys.argv[1])"),
     ],
     ids=["fails", "stops-half-way"],
 )
@@ -115,4 +120,4 @@ def test_a_helper_too_slow_is_stopped(helped, monkeypatch):
     monkeypatch.setattr(precompile, "WAIT_AT_MOST", 0.5)
     run()
     # Killed, where one left to finish would have exited with status 0.
-    assert started[-1]._process.returncode == -signal.SIGKILL
+    assert [p.returncode for p in processes(started[-1])] == [-signal.SIGKILL] * 2
