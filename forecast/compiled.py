@@ -92,7 +92,7 @@ class Compiled:
             from forecast.sensitivity import LogDensity
 
             density = LogDensity(self.model)
-            # Built (PyTensor's rewrites) while the helper compiles; its first call then loads.
+            # Built (PyTensor's rewrites) while a helper compiles it; its first call then loads.
             if self.helper is not None:
                 self.helper.wait_for("density")
                 self.helper = None
