@@ -25,6 +25,7 @@ had every part from its helpers; no helper starts for it again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import pickle
@@ -75,10 +76,12 @@ class Helper:
     def wait_for(self, part: str) -> None:
         if part in self._processes:
             self._processes[part].wait_for(part)
-        reached = [p for p in self._processes if p in self._processes[p].reached]
-        if len(reached) == len(self._processes):
-            self._done.parent.mkdir(parents=True, exist_ok=True)
-            self._done.touch()
+        if all(p in self._processes[p].reached for p in self._processes):
+            # A marker that cannot be written costs the next process helpers that load the
+            # code rather than compile it, nothing more.
+            with contextlib.suppress(OSError):
+                self._done.parent.mkdir(parents=True, exist_ok=True)
+                self._done.touch()
 
 
 class _Process:
