@@ -19,8 +19,8 @@ still at work after WAIT_AT_MOST seconds is stopped: the run then compiles what 
 (with the last-bits caveat above, docs/run-output.md, "Reproducibility").
 
 A marker beside PyTensor's code (in its numba folder, so that clearing or setting aside that
-folder clears the markers too) records that a structure's code is on disk, once the run has
-had every part from its helpers; no helper starts for it again.
+folder clears the markers too), written by each helper once its parts are on disk, records that
+they are: that helper does not start for the structure again.
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ COMMAND = (sys.executable, "-m", "forecast.precompile")
 WAIT_AT_MOST = 300.0
 
 
-def marker(structure_key: str, prior_draws: int) -> Path:
-    """The file that says this structure's code is on disk, in the running PyTensor's cache."""
+def marker(structure_key: str, prior_draws: int, parts: tuple[str, ...]) -> Path:
+    """The file that says these parts of this structure are on disk, in the running PyTensor's
+    cache."""
     import numba
     import pytensor
     from pytensor.link.numba.cache import NUMBA_CACHE_PATH
@@ -59,29 +60,24 @@ def marker(structure_key: str, prior_draws: int) -> Path:
 
     versions = f"{forecast.__version__} {pytensor.__version__} {numba.__version__}"
     name = hashlib.sha256(f"{structure_key} {prior_draws} {versions}".encode()).hexdigest()
-    return NUMBA_CACHE_PATH / "forecast-structures" / name[:32]
+    return NUMBA_CACHE_PATH / "forecast-structures" / f"{name[:32]}-{'-'.join(parts)}"
 
 
 class Helper:
     """The helper processes of one structure: `wait_for(part)` returns once that part's code is
     on disk, or its helper has failed."""
 
-    def __init__(self, scenario: Scenario, prior_draws: int, done: Path):
-        self._done = done
+    def __init__(self, scenario: Scenario, prior_draws: int, markers: dict[tuple, Path]):
         self._processes = {}
-        for parts in HELPERS:
-            process = _Process(parts, (scenario, prior_draws))
+        for parts, done in markers.items():
+            process = _Process(parts, (scenario, prior_draws, done))
             self._processes.update(dict.fromkeys(parts, process))
 
     def wait_for(self, part: str) -> None:
+        """Return once `part` is on disk (or its helper has failed); at once for a part no
+        helper compiles (its code was on disk already)."""
         if part in self._processes:
             self._processes[part].wait_for(part)
-        if all(p in self._processes[p].reached for p in self._processes):
-            # A marker that cannot be written costs the next process helpers that load the
-            # code rather than compile it, nothing more.
-            with contextlib.suppress(OSError):
-                self._done.parent.mkdir(parents=True, exist_ok=True)
-                self._done.touch()
 
 
 class _Process:
@@ -138,16 +134,20 @@ def start(scenario: Scenario, prior_draws: int, operations: int) -> Helper | Non
         return None
     from forecast.model import structure_key
 
-    done = marker(structure_key(scenario), prior_draws)
-    if done.exists():
+    key = structure_key(scenario)
+    markers = {parts: marker(key, prior_draws, parts) for parts in HELPERS}
+    markers = {parts: done for parts, done in markers.items() if not done.exists()}
+    if not markers:
         return None
     try:
-        return Helper(scenario, prior_draws, done)
+        return Helper(scenario, prior_draws, markers)
     except OSError:
         return None
 
 
-def _compile_in_this_process(scenario: Scenario, prior_draws: int, parts: list[str]) -> None:
+def _compile_in_this_process(
+    scenario: Scenario, prior_draws: int, parts: list[str], done: Path
+) -> None:
     """A helper's work: each part built exactly as `forecast.compiled` builds it, then called
     once (numba compiles on the first call, and keeps the code on disk)."""
     import numpy as np
@@ -172,6 +172,12 @@ def _compile_in_this_process(scenario: Scenario, prior_draws: int, parts: list[s
             shapes = model.eval_rv_shapes()
             # Two draws of every parameter, laid out as the sensitivity analysis passes them.
             density.function(*(np.full((2, *shapes[name]), 0.5) for name in density.names))
+        if part == parts[-1]:
+            # A marker that cannot be written costs the next run helpers that load the code
+            # rather than compile it, nothing more.
+            with contextlib.suppress(OSError):
+                done.parent.mkdir(parents=True, exist_ok=True)
+                done.touch()
         sys.stdout.write(f"{part}\n")
         sys.stdout.flush()
 
@@ -182,8 +188,8 @@ def main() -> None:
     # As the command that started it did, before PyTensor is imported (it passes PYTENSOR_FLAGS
     # on already; this keeps a helper started otherwise in the same place).
     cache_dir.use_for_pytensor()
-    scenario, prior_draws = pickle.load(sys.stdin.buffer)
-    _compile_in_this_process(scenario, prior_draws, sys.argv[1:])
+    scenario, prior_draws, done = pickle.load(sys.stdin.buffer)
+    _compile_in_this_process(scenario, prior_draws, sys.argv[1:], done)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from forecast import compiled, precompile
+from forecast import compiled, inference, precompile
 from forecast.pipeline import RunOptions, compute_summary
 from forecast.spec import parse_scenario
 
@@ -56,7 +56,9 @@ def helped(monkeypatch, tmp_path):
     """Every structure counts as large enough for a helper; markers in a folder of the test's
     own, so that the structure is new to it; nothing kept in this process before or after."""
     monkeypatch.setattr(precompile, "HELPER_OPERATIONS", 0)
-    monkeypatch.setattr(precompile, "marker", lambda key, draws: tmp_path / f"{key}-{draws}")
+    monkeypatch.setattr(
+        precompile, "marker", lambda key, draws, parts: tmp_path / f"{key}-{draws}-{parts}"
+    )
     started = []
     start = precompile.start
 
@@ -84,14 +86,23 @@ def run() -> dict:
 def test_a_helper_compiles_a_new_structure_and_changes_no_number(unhelped, helped):
     markers, started = helped
     assert run() == unhelped
-    # The helpers ran to their end: the structure is marked as on disk.
+    # The helpers ran to their end: each has marked its parts as on disk.
     assert started[-1] is not None
     assert all(p.reached == set(p.parts) for p in processes(started[-1]))
-    assert len(list(markers.iterdir())) == 1
+    assert len(list(markers.iterdir())) == len(precompile.HELPERS)
     # A process that meets the structure again starts no helper, and gives the same numbers.
     compiled.forget()
     assert run() == unhelped
     assert started[-1] is None
+
+
+def test_a_helper_marks_its_parts_whether_or_not_the_run_asks_for_them(helped):
+    markers, started = helped
+    # Sampling alone never asks for the log density over draws; its helper still finishes.
+    inference.sample(parse_scenario(TEXT.encode()), inference.Settings(100, 100, 1, 5))
+    finished = {p.parts: p for p in processes(started[-1])}
+    finished[("prior", "density")].wait_for("density")
+    assert len(list(markers.iterdir())) == len(precompile.HELPERS)
 
 
 @pytest.mark.parametrize(
@@ -99,7 +110,8 @@ def test_a_helper_compiles_a_new_structure_and_changes_no_number(unhelped, helpe
     [
         # Fails at once, before reading the structure.
         (sys.executable, "-c", "import sys; sys.exit(3)"),
-        # Reads it and stops half-way: each says its first part is on disk, never the rest.
+        # Reads it and stops half-way: each says its first part is on disk (marking nothing),
+        # never the rest.
         (sys.executable, "-c", "import sys; sys.stdin.buffer.read(); print(sys.argv[1])"),
     ],
     ids=["fails", "stops-half-way"],
