@@ -462,14 +462,15 @@ def _compile(scenario: Scenario, prior_draws: int, target_accept: float) -> Comp
 
     posterior_model = scenario_model.build_model(scenario)
     size = operations(posterior_model)
-    helper = precompile.start(scenario, prior_draws, size)
+    sampler = "nutpie-cached" if size <= NUTPIE_OPERATIONS else "pymc"
+    # PyMC's NUTS compiles its own functions: a helper has nutpie's alone to compile.
+    helper = precompile.start(scenario, prior_draws, size, posterior=sampler == "nutpie-cached")
     points = scenario_model.initial_points(posterior_model)
     step, step_state = None, None
-    if size <= NUTPIE_OPERATIONS:
-        sampler = "nutpie-cached"
+    if sampler == "nutpie-cached":
         posterior = nutpie_over_pytensor(posterior_model, points)
     else:
-        sampler, posterior = "pymc", posterior_model
+        posterior = posterior_model
         step = pm.NUTS(model=posterior_model, target_accept=target_accept)
         step_state = copy.deepcopy(step.sampling_state)
     return Compiled(

@@ -6,7 +6,8 @@ time: for the flagship with one outcome more, about 12 s for the posterior's den
 gradient, 4 s for the prior sampler and 17 s for the log density over draws that the
 sensitivity analysis reads (`forecast.sensitivity.LogDensity`), against about 10 s of sampling.
 Two helpers start as soon as the run knows the structure is large: one compiles what nutpie's
-sampler calls, the other the prior sampler, then the log density over draws. The run does
+sampler calls (PyMC's NUTS, for the largest structures, compiles in the run), the other the
+prior sampler, then the log density over draws. The run does
 PyTensor's rewrites of the same graphs meanwhile, loads the posterior's code when the first
 helper has it on disk, samples while the second helper compiles the rest, and loads that too.
 
@@ -128,14 +129,18 @@ class _Process:
         self._process.wait()
 
 
-def start(scenario: Scenario, prior_draws: int, operations: int) -> Helper | None:
-    """Helpers for this structure, if it is large and its code is not known to be on disk."""
+def start(
+    scenario: Scenario, prior_draws: int, operations: int, *, posterior: bool
+) -> Helper | None:
+    """Helpers for this structure, if it is large and its code is not known to be on disk; with
+    `posterior`, one for nutpie's functions too."""
     if operations <= HELPER_OPERATIONS:
         return None
     from forecast.model import structure_key
 
     key = structure_key(scenario)
-    markers = {parts: marker(key, prior_draws, parts) for parts in HELPERS}
+    wanted = [parts for parts in HELPERS if posterior or "posterior" not in parts]
+    markers = {parts: marker(key, prior_draws, parts) for parts in wanted}
     markers = {parts: done for parts, done in markers.items() if not done.exists()}
     if not markers:
         return None
@@ -158,7 +163,7 @@ def _compile_in_this_process(
 
     model = build_model(scenario)
     for part in parts:
-        if part == "posterior" and compiled.operations(model) <= compiled.NUTPIE_OPERATIONS:
+        if part == "posterior":
             import nutpie
 
             # One step of one chain calls each function nutpie's sampler calls (the starting

@@ -62,8 +62,8 @@ def helped(monkeypatch, tmp_path):
     started = []
     start = precompile.start
 
-    def counted(*arguments):
-        helper = start(*arguments)
+    def counted(*arguments, **options):
+        helper = start(*arguments, **options)
         started.append(helper)
         return helper
 
