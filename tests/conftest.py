@@ -21,6 +21,7 @@ LONG_FILES = (
     "test_watch.py",
     "test_run.py",
     "test_engine.py",
+    "test_precompile.py",
     "test_network.py",
     "test_worker.py",
     "test_spec_property.py",
