@@ -23,6 +23,8 @@ ENVIRONMENT = "FORECAST_CACHE_DIR"
 WORKER = "worker"
 PYTENSOR = "pytensor"
 TAG_NAME = "CACHEDIR.TAG"
+# Inside PYTENSOR: the Python source PyTensor generates for the code it compiles.
+GENERATED_SOURCE = "generated-src"
 # The signature is fixed by the Cache Directory Tagging Specification (https://bford.info/cachedir/).
 TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -33,7 +35,7 @@ TAG = (
 KNOWN = {WORKER, PYTENSOR, TAG_NAME}
 WHAT = {
     WORKER: "the worker's socket, pid and log",
-    PYTENSOR: "PyTensor's compiled code (rebuilt when missing)",
+    PYTENSOR: "PyTensor's compiled code and its source (rebuilt when missing)",
 }
 
 
@@ -124,15 +126,27 @@ def privacy_problem(root: Path, folder: Path) -> str | None:
 
 
 def use_for_pytensor(environ=os.environ) -> None:
-    """Make PyTensor keep its compiled code in the cache folder, unless the user chose a place.
+    """Make PyTensor keep its compiled code, and the Python source it generates for that code, in
+    the cache folder, each unless the user chose a place for it.
 
-    Must run before PyTensor is imported. An existing PYTENSOR_FLAGS is kept and added to.
+    Left to itself, PyTensor writes each generated function's source to a new file in the
+    system's temporary folder and never removes it: a few hundred files a run. In
+    `generated_src_dir` it names each file by its content, so runs reuse them, and removes the
+    ones unused for a month. Must run before PyTensor is imported. An existing PYTENSOR_FLAGS is
+    kept and added to.
     """
     flags = environ.get("PYTENSOR_FLAGS", "")
-    if _sets_compiledir(flags) or _rc_sets_compiledir(environ):
-        return
-    setting = f"base_compiledir={_quoted(str(location() / PYTENSOR))}"
-    environ["PYTENSOR_FLAGS"] = f"{flags},{setting}" if flags.strip() else setting
+    folder = location() / PYTENSOR
+    settings = [
+        f"{name}={_quoted(str(path))}"
+        for name, path in (
+            ("base_compiledir", folder),
+            ("generated_src_dir", folder / GENERATED_SOURCE),
+        )
+        if not _user_sets(name, flags, environ)
+    ]
+    if settings:
+        environ["PYTENSOR_FLAGS"] = ",".join([flags, *settings] if flags.strip() else settings)
 
 
 def _quoted(value: str) -> str:
@@ -142,7 +156,10 @@ def _quoted(value: str) -> str:
     return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
-def _sets_compiledir(flags: str) -> bool:
+def _user_sets(name: str, flags: str, environ) -> bool:
+    """Whether PYTENSOR_FLAGS or a PyTensor settings file sets `name`. For the compile
+    directory, `compiledir` (which PyTensor derives from `base_compiledir`) counts too."""
+    names = "(base_)?compiledir" if name == "base_compiledir" else re.escape(name)
     # PyTensor reads the flags as comma-separated key=value pairs, with shell quoting.
     splitter = shlex.shlex(flags, posix=True)
     splitter.whitespace = ","
@@ -151,17 +168,14 @@ def _sets_compiledir(flags: str) -> bool:
         pairs = list(splitter)
     except ValueError:  # unbalanced quotes: PyTensor will complain; leave the flags alone
         return True
-    return any(re.search(r"(^|__)(base_)?compiledir$", p.split("=")[0].strip()) for p in pairs)
-
-
-def _rc_sets_compiledir(environ) -> bool:
-    files = environ.get("PYTENSORRC", "~/.pytensorrc").split(os.pathsep)
-    for name in files:
+    if any(re.search(rf"(^|__){names}$", p.split("=")[0].strip()) for p in pairs):
+        return True
+    for file in environ.get("PYTENSORRC", "~/.pytensorrc").split(os.pathsep):
         try:
-            text = Path(name).expanduser().read_text(encoding="utf-8", errors="replace")
+            text = Path(file).expanduser().read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        if re.search(r"^\s*(base_)?compiledir\s*[=:]", text, flags=re.MULTILINE):
+        if re.search(rf"^\s*{names}\s*[=:]", text, flags=re.MULTILINE):
             return True
     return False
 

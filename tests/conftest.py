@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,15 +47,24 @@ def no_worker_and_a_private_cache(tmp_path_factory):
     """No test starts a worker or writes into the user's cache folder unless it says so.
 
     PyTensor's compiled code stays where PyTensor keeps it by default, so that the tests' runs
-    start as warm as they did before the cache folder existed.
+    start as warm as they did before the cache folder existed. The source it generates goes into
+    the session's cache folder, as a run's goes into the user's, not into the system's
+    temporary folder.
     """
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FORECAST_NO_WORKER", "1")
-        patch.setenv("FORECAST_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        cache = tmp_path_factory.mktemp("cache")
+        patch.setenv("FORECAST_CACHE_DIR", str(cache))
         flags = os.environ.get("PYTENSOR_FLAGS", "")
         if "compiledir" not in flags:
             compiledir = f"base_compiledir={shlex.quote(str(Path.home() / '.pytensor'))}"
-            patch.setenv("PYTENSOR_FLAGS", f"{flags},{compiledir}" if flags else compiledir)
+            flags = f"{flags},{compiledir}" if flags else compiledir
+        if "generated_src_dir" not in flags:
+            source = cache / "pytensor" / "generated-src"
+            flags = f"{flags},generated_src_dir={shlex.quote(str(source))}"
+            if "pytensor" in sys.modules:  # imported while collecting: the flags are read
+                sys.modules["pytensor"].config.generated_src_dir = str(source)
+        patch.setenv("PYTENSOR_FLAGS", flags)
         yield
 
 

@@ -32,10 +32,13 @@ evidence:
 
 
 def forecast_run(folder: Path, cache: Path, out: str) -> subprocess.Popen:
+    # A temporary folder of the run's own, to see what it leaves there.
+    (folder / "tmp").mkdir(exist_ok=True)
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PYTENSOR")},
         "FORECAST_CACHE_DIR": str(cache),
         "FORECAST_NO_WORKER": "1",
+        "TMPDIR": str(folder / "tmp"),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "forecast", "run", "small.yaml", "--out", out, "--format", "json"],
@@ -82,6 +85,13 @@ def test_two_processes_filling_the_cache_at_once_both_succeed(filled):
     stderr = finished(forecast_run(folder, cache, "c"))
     assert "could not be read" not in stderr
     assert numbers(folder / "c") == first
+
+
+def test_runs_leave_nothing_in_the_temporary_folder(filled):
+    # PyTensor's generated source goes into the cache, one file per distinct source.
+    folder, cache, _ = filled
+    assert list((folder / "tmp").iterdir()) == []
+    assert list((cache / "pytensor" / "generated-src").glob("*.py"))
 
 
 def test_a_damaged_cache_is_set_aside_with_a_warning_and_the_same_numbers(filled):

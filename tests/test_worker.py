@@ -416,10 +416,18 @@ def test_clear_leaves_a_folder_that_is_not_a_forecast_cache(tmp_path, monkeypatc
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
-        (None, "base_compiledir={cache}/pytensor"),
-        ("floatX=float32", "floatX=float32,base_compiledir={cache}/pytensor"),
-        ("compiledir=/elsewhere", "compiledir=/elsewhere"),
-        ("base_compiledir=/elsewhere,floatX=float64", "base_compiledir=/elsewhere,floatX=float64"),
+        (None, "base_compiledir={cache}/pytensor,generated_src_dir={source}"),
+        (
+            "floatX=float32",
+            "floatX=float32,base_compiledir={cache}/pytensor,generated_src_dir={source}",
+        ),
+        ("compiledir=/elsewhere", "compiledir=/elsewhere,generated_src_dir={source}"),
+        (
+            "base_compiledir=/elsewhere,floatX=float64",
+            "base_compiledir=/elsewhere,floatX=float64,generated_src_dir={source}",
+        ),
+        ("generated_src_dir=/mine", "generated_src_dir=/mine,base_compiledir={cache}/pytensor"),
+        ("base_compiledir=/a,generated_src_dir=/b", "base_compiledir=/a,generated_src_dir=/b"),
     ],
 )
 def test_pytensor_keeps_its_compiled_code_in_the_cache(flags, expected, tmp_path, monkeypatch):
@@ -428,16 +436,29 @@ def test_pytensor_keeps_its_compiled_code_in_the_cache(flags, expected, tmp_path
     if flags is not None:
         variables["PYTENSOR_FLAGS"] = flags
     cache_dir.use_for_pytensor(variables)
-    assert variables["PYTENSOR_FLAGS"] == expected.format(cache=tmp_path)
+    source = tmp_path / "pytensor" / "generated-src"
+    assert variables["PYTENSOR_FLAGS"] == expected.format(cache=tmp_path, source=source)
 
 
-def test_pytensor_settings_file_with_a_compiledir_is_respected(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ("base_compiledir = /elsewhere", "generated_src_dir={source}"),
+        ("generated_src_dir = /mine", "base_compiledir={cache}/pytensor"),
+        ("compiledir = /elsewhere\ngenerated_src_dir: /mine", None),
+    ],
+)
+def test_pytensor_settings_file_is_respected(settings, expected, tmp_path, monkeypatch):
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path))
-    settings = tmp_path / "pytensorrc"
-    settings.write_text("[global]\nbase_compiledir = /elsewhere\n", encoding="utf-8")
-    variables = {"PYTENSORRC": str(settings)}
+    file = tmp_path / "pytensorrc"
+    file.write_text(f"[global]\n{settings}\n", encoding="utf-8")
+    variables = {"PYTENSORRC": str(file)}
     cache_dir.use_for_pytensor(variables)
-    assert "PYTENSOR_FLAGS" not in variables
+    source = tmp_path / "pytensor" / "generated-src"
+    if expected is None:
+        assert "PYTENSOR_FLAGS" not in variables
+    else:
+        assert variables["PYTENSOR_FLAGS"] == expected.format(cache=tmp_path, source=source)
 
 
 @pytest.mark.parametrize("name", ["a,b", "it's here", "plain"])
@@ -450,6 +471,7 @@ def test_pytensor_reads_the_cache_path_back_whatever_its_characters(name, tmp_pa
     assert parse_config_string(variables["PYTENSOR_FLAGS"]) == {
         "floatX": "float64",
         "base_compiledir": str(tmp_path / name / "pytensor"),
+        "generated_src_dir": str(tmp_path / name / "pytensor" / "generated-src"),
     }
 
 
