@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from helpers import REPO
 
+from forecast import cache_dir
+
 # The files whose tests take tens of seconds in all (compiling from nothing, Dask clusters, worker
 # processes, Chromium), longest first. `make test` hands whole files to its processes in the order
 # collected, so these are collected first: one of them handed out last would keep one core busy
@@ -60,7 +62,7 @@ def no_worker_and_a_private_cache(tmp_path_factory):
             compiledir = f"base_compiledir={shlex.quote(str(Path.home() / '.pytensor'))}"
             flags = f"{flags},{compiledir}" if flags else compiledir
         if "generated_src_dir" not in flags:
-            source = cache / "pytensor" / "generated-src"
+            source = cache / cache_dir.PYTENSOR / cache_dir.GENERATED_SOURCE
             flags = f"{flags},generated_src_dir={shlex.quote(str(source))}"
             if "pytensor" in sys.modules:  # imported while collecting: the flags are read
                 sys.modules["pytensor"].config.generated_src_dir = str(source)
