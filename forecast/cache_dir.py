@@ -136,17 +136,21 @@ def use_for_pytensor(environ=os.environ) -> None:
     kept and added to.
     """
     flags = environ.get("PYTENSOR_FLAGS", "")
-    folder = location() / PYTENSOR
     settings = [
         f"{name}={_quoted(str(path))}"
         for name, path in (
-            ("base_compiledir", folder),
-            ("generated_src_dir", folder / GENERATED_SOURCE),
+            ("base_compiledir", location() / PYTENSOR),
+            ("generated_src_dir", generated_source()),
         )
         if not _user_sets(name, flags, environ)
     ]
     if settings:
         environ["PYTENSOR_FLAGS"] = ",".join([flags, *settings] if flags.strip() else settings)
+
+
+def generated_source() -> Path:
+    """Where PyTensor's generated source goes unless the user chose a place for it."""
+    return location() / PYTENSOR / GENERATED_SOURCE
 
 
 def _quoted(value: str) -> str:

@@ -55,18 +55,19 @@ def no_worker_and_a_private_cache(tmp_path_factory):
     """
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FORECAST_NO_WORKER", "1")
-        cache = tmp_path_factory.mktemp("cache")
-        patch.setenv("FORECAST_CACHE_DIR", str(cache))
+        patch.setenv("FORECAST_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
         flags = os.environ.get("PYTENSOR_FLAGS", "")
         if "compiledir" not in flags:
             compiledir = f"base_compiledir={shlex.quote(str(Path.home() / '.pytensor'))}"
             flags = f"{flags},{compiledir}" if flags else compiledir
-        if "generated_src_dir" not in flags:
-            source = cache / cache_dir.PYTENSOR / cache_dir.GENERATED_SOURCE
-            flags = f"{flags},generated_src_dir={shlex.quote(str(source))}"
-            if "pytensor" in sys.modules:  # imported while collecting: the flags are read
-                sys.modules["pytensor"].config.generated_src_dir = str(source)
-        patch.setenv("PYTENSOR_FLAGS", flags)
+        # The generated source's folder as a command sets it, in the session's cache folder.
+        environment = {**os.environ, "PYTENSOR_FLAGS": flags}
+        cache_dir.use_for_pytensor(environment)
+        patch.setenv("PYTENSOR_FLAGS", environment["PYTENSOR_FLAGS"])
+        pytensor = sys.modules.get("pytensor")
+        if pytensor is not None and not pytensor.config.generated_src_dir:
+            # Imported while the tests were collected, so it has read its flags already.
+            pytensor.config.generated_src_dir = str(cache_dir.generated_source())
         yield
 
 
